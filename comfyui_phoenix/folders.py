@@ -1,0 +1,85 @@
+"""ComfyUI's model folders, and where each one lives on disk.
+
+The names are ComfyUI's modern ones (``diffusion_models``, ``text_encoders``);
+``unet`` and ``clip`` are accepted as input and mapped, never used for new files.
+Inside ComfyUI the layout comes from ``folder_paths`` (see ``surfaces/comfy``);
+outside it, every folder is ``<models root>/<folder>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+MODEL_FOLDERS = frozenset(
+    {
+        "checkpoints",
+        "diffusion_models",
+        "text_encoders",
+        "vae",
+        "loras",
+        "embeddings",
+        "controlnet",
+        "upscale_models",
+        "clip_vision",
+        "style_models",
+        "hypernetworks",
+        "vae_approx",
+        "gligen",
+        "photomaker",
+        "model_patches",
+        "audio_encoders",
+        "diffusers",
+        "classifiers",
+    }
+)
+
+LEGACY_FOLDERS = {"unet": "diffusion_models", "clip": "text_encoders", "t2i_adapter": "controlnet"}
+
+#: File extensions ComfyUI's loaders list (``folder_paths.supported_pt_extensions``) plus GGUF.
+MODEL_EXTENSIONS = frozenset(
+    {".safetensors", ".sft", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".pkl", ".gguf"}
+)
+
+#: Phoenix's own state under the models root; no ComfyUI folder key points here.
+STATE_DIR_NAME = ".phoenix"
+
+
+def normalize_folder(name: str) -> str:
+    """Lower-case a folder name and map ComfyUI's legacy names to the modern ones."""
+    key = name.strip().lower()
+    return LEGACY_FOLDERS.get(key, key)
+
+
+class ModelLayout(Protocol):
+    """Where model folders live: the write target and every place a file may already be."""
+
+    @property
+    def root(self) -> Path: ...
+
+    def target_dir(self, folder: str) -> Path: ...
+
+    def search_dirs(self, folder: str) -> list[Path]: ...
+
+
+class StandardLayout:
+    """``<root>/<folder>``, as a fresh ComfyUI lays its models out."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = Path(root).absolute()
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def target_dir(self, folder: str) -> Path:
+        return self._root / normalize_folder(folder)
+
+    def search_dirs(self, folder: str) -> list[Path]:
+        key = normalize_folder(folder)
+        dirs = [self._root / key]
+        dirs += [self._root / old for old, new in LEGACY_FOLDERS.items() if new == key]
+        return dirs
+
+    def state_dir(self) -> Path:
+        return self._root / STATE_DIR_NAME

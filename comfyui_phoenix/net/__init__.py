@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by sources and engines: host policy, sessions, error funnel."""

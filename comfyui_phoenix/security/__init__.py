@@ -1,0 +1,1 @@
+"""Secrets, redaction, access control and cleanup."""
