@@ -171,3 +171,10 @@ class ForbiddenError(PhoenixError):
 
     code = "forbidden"
     http_status = 403
+
+
+class BadRequestError(PhoenixError):
+    """A request body that is not what the route documents."""
+
+    code = "bad_request"
+    http_status = 400

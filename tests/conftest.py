@@ -17,6 +17,8 @@ from peers.runner import ServerThread
 
 from comfyui_phoenix.settings import Settings
 
+pytest_plugins = ["peers.civitai", "peers.hf"]
+
 _OWNED_PREFIXES = ("PHOENIX_", "HF_", "HUGGINGFACE_", "CIVITAI_", "COMFY", "FB_")
 _OWNED_NAMES = {"DEBUG_MODE", "USE_VOLUME", "PARANOID_MODE", "EXTRA_PYTHON_PACKAGES"}
 

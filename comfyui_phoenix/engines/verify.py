@@ -103,7 +103,7 @@ class StreamingHasher:
                 if fd is None:
                     fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
                 while self._hashed < target:
-                    data = os.pread(fd, min(CHUNK, target - self._hashed), self._hashed)
+                    data = _pread(fd, min(CHUNK, target - self._hashed), self._hashed)
                     if not data:
                         break
                     if self._hasher is not None:
@@ -123,6 +123,14 @@ class StreamingHasher:
         finally:
             if fd is not None:
                 os.close(fd)
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    """``os.pread`` where it exists; Windows has none, and this fd is the hasher's own."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - Windows
+    return os.read(fd, size)  # pragma: no cover
 
 
 def _datasync(fd: int) -> None:
