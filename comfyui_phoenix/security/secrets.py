@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -111,13 +112,13 @@ def _read_secret_file(path: Path | None) -> dict[TokenName, str]:
     return found
 
 
-def write_secret_file(path: Path, values: dict[str, str]) -> None:
+def write_secret_file(path: Path, values: Mapping[str, str]) -> None:
     """Write ``values`` to ``path`` readable by its owner only (0600 from creation)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump(values, handle)
+        json.dump(dict(values), handle)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)

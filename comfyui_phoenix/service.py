@@ -1,0 +1,136 @@
+"""Phoenix assembled: settings → tokens and host policy → sources → engine → job manager.
+
+The CLI and the ComfyUI extension both build one :class:`Phoenix` and use it
+through ``async with``; nothing starts before that (importing Phoenix does no work).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from . import __version__
+from .engines.base import Engine
+from .errors import ConfigError
+from .folders import ModelLayout, StandardLayout
+from .jobs.events import EventBus
+from .jobs.manager import JobManager
+from .jobs.store import StateStore
+from .net.http import make_session
+from .net.policy import HostPolicy
+from .security.secrets import Tokens, load_tokens
+from .settings import Settings
+from .sources.base import SourceContext
+from .sources.registry import Sources
+
+log = logging.getLogger(__name__)
+
+
+def default_models_root(settings: Settings) -> Path:
+    """``PHOENIX_MODELS_DIR``, else ``./models`` (inside ComfyUI the layout decides)."""
+    return (settings.models_dir or Path("models")).absolute()
+
+
+def choose_engine(settings: Settings, session_factory: Any) -> Engine:
+    """``PHOENIX_ENGINE``: aria2c when asked or (``auto``) when it is installed, else Python."""
+    from .engines.aria2 import Aria2Engine
+    from .engines.python import PythonEngine
+
+    aria2c = Aria2Engine.available()
+    if settings.engine == "aria2" and not aria2c:
+        raise ConfigError(
+            "PHOENIX_ENGINE is aria2, but aria2c is not installed.",
+            hint="Install aria2 (apt-get install aria2), or set PHOENIX_ENGINE=auto.",
+        )
+    if settings.engine != "python" and aria2c:
+        return Aria2Engine(
+            executable=aria2c, max_rate=settings.max_download_rate, runtime_dir=settings.runtime_dir
+        )
+    return PythonEngine(session_factory, max_rate=settings.max_download_rate)
+
+
+class Phoenix:
+    """Everything one process needs to plan and fetch models."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        layout: ModelLayout | None = None,
+        tokens: Tokens | None = None,
+        engine: Engine | None = None,
+        vram_bytes: int | None = None,
+        tokens_file: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.version = __version__
+        self.layout: ModelLayout = layout or StandardLayout(default_models_root(settings))
+        self.tokens = tokens or load_tokens(settings, stored_file=tokens_file)
+        self.policy = HostPolicy(settings)
+        self.events = EventBus()
+        self.state = StateStore(self.layout.root / ".phoenix")
+        self._engine = engine
+        self._vram_bytes = vram_bytes
+        self._session: aiohttp.ClientSession | None = None
+        self._engine_session: aiohttp.ClientSession | None = None
+        self.jobs: JobManager | None = None
+        self.sources: Sources | None = None
+
+    @property
+    def manager(self) -> JobManager:
+        if self.jobs is None:
+            raise RuntimeError("Phoenix is not started")
+        return self.jobs
+
+    def _engine_session_factory(self) -> aiohttp.ClientSession:
+        if self._engine_session is None or self._engine_session.closed:
+            self._engine_session = make_session(self.policy)
+        return self._engine_session
+
+    async def start(self) -> Phoenix:
+        self._session = make_session(self.policy)
+        ctx = SourceContext(self.settings, self._session, self.policy, self.tokens)
+        self.sources = Sources(ctx, vram_bytes=self._vram_bytes)
+        engine = self._engine or choose_engine(self.settings, self._engine_session_factory)
+        self._engine = engine
+        await engine.start()
+        self.jobs = JobManager(
+            layout=self.layout,
+            sources=self.sources,
+            engine=engine,
+            events=self.events,
+            state=self.state,
+            max_concurrent=self.settings.max_concurrent_downloads,
+        )
+        log.info("Phoenix %s: engine %s, models in %s", self.version, engine.name, self.layout.root)
+        return self
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("Phoenix is not started")
+        return self._engine
+
+    async def close(self) -> None:
+        if self.jobs is not None:
+            await self.jobs.close()
+        if self._engine is not None:
+            await self._engine.close()
+        for session in (self._session, self._engine_session):
+            if session is not None and not session.closed:
+                await session.close()
+
+    async def __aenter__(self) -> Phoenix:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

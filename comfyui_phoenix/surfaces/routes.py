@@ -1,0 +1,318 @@
+"""Phoenix's HTTP routes under ``/phoenix/`` (ComfyUI also serves them under ``/api/phoenix/``).
+
+JSON in and out. Errors are mapped once, here, to ``{error, detail, hint}``.
+Mutating routes take JSON only (a cross-site form post cannot reach them) and
+validate bodies with pydantic. Destructive routes (delete a model, tokens,
+cleanup) refuse non-loopback clients unless they present ``PHOENIX_API_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import BadRequestError, ForbiddenError, NotFoundError, PhoenixError, UnsafePathError
+from ..folders import MODEL_EXTENSIONS, MODEL_FOLDERS, normalize_folder
+from ..naming import contained_path
+from ..refs import parse_destination
+from ..security.redact import redact
+from ..security.secrets import TokenName, write_secret_file
+from .app import PHOENIX_APP, PhoenixApp
+from .sse import events_stream
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/phoenix"
+MAX_BODY = 64 << 10
+MAX_REFS = 200
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class RefsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refs: list[str] = Field(min_length=1, max_length=MAX_REFS)
+    folder: str | None = Field(default=None, max_length=256)
+
+
+class TokensBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    huggingface: str | None = Field(default=None, max_length=512)
+    civitai: str | None = Field(default=None, max_length=512)
+
+
+def error_response(exc: PhoenixError) -> web.Response:
+    return web.json_response(exc.to_dict(), status=exc.http_status)
+
+
+def _handles_errors(handler: Handler) -> Handler:
+    @wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except PhoenixError as exc:
+            return error_response(exc)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            return web.json_response(
+                {
+                    "error": "bad_request",
+                    "detail": f"'{where}': {first['msg']}.",
+                    "hint": "Send the fields the README documents for this route.",
+                },
+                status=400,
+            )
+
+    return wrapped
+
+
+def phoenix(request: web.Request) -> PhoenixApp:
+    return request.app[PHOENIX_APP]
+
+
+async def json_body(request: web.Request) -> Any:
+    """The request's JSON body; form posts and oversized bodies are refused."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(
+            text='{"error":"bad_request","detail":"Send a JSON body.","hint":"Set Content-Type: application/json."}',
+            content_type="application/json",
+        )
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise BadRequestError("The body is not valid JSON.", hint="Send a JSON object.") from None
+
+
+def is_trusted_local(request: web.Request, api_token: str | None) -> bool:
+    """A loopback client that did not come through a proxy, or one with the API token."""
+    header = request.headers.get("Authorization", "")
+    if api_token and header.startswith("Bearer "):
+        return hmac.compare_digest(header[7:].strip().encode(), api_token.encode())
+    if getattr(request, "phoenix_authenticated", False):
+        return True
+    forwarded = any(h in request.headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-IP"))
+    remote = request.remote or ""
+    return not forwarded and remote in ("127.0.0.1", "::1", "localhost")
+
+
+def require_trusted(request: web.Request) -> None:
+    token = phoenix(request).settings.api_token
+    if not is_trusted_local(request, token.get_secret_value() if token else None):
+        raise ForbiddenError(
+            "This action is only allowed from this machine or with the API token.",
+            hint="Send 'Authorization: Bearer <PHOENIX_API_TOKEN>', or use it from localhost.",
+        )
+
+
+def register(routes: web.RouteTableDef, prefix: str = PREFIX) -> None:
+    """Add every Phoenix route to ``routes`` (ComfyUI's table, or a test app's)."""
+
+    def add(method: str, path: str, handler: Handler) -> None:
+        routes.route(method, prefix + path)(_handles_errors(handler))
+
+    add("GET", "/health", health)
+    add("GET", "/status", status)
+    add("GET", "/capabilities", capabilities)
+    add("POST", "/resolve", resolve)
+    add("POST", "/downloads", submit_downloads)
+    add("GET", "/downloads", list_downloads)
+    add("GET", "/downloads/{id}", get_download)
+    add("DELETE", "/downloads/{id}", cancel_download)
+    add("POST", "/downloads/{id}/{action:retry|pause|resume}", control_download)
+    add("GET", "/models", list_models)
+    add("DELETE", "/models/{folder}/{path:.+}", delete_model)
+    add("GET", "/preload", preload)
+    add("GET", "/tokens", get_tokens)
+    add("PUT", "/tokens", put_tokens)
+    add("GET", "/events", events)
+
+
+# -- handlers -----------------------------------------------------------------------------------
+async def health(request: web.Request) -> web.Response:
+    app = phoenix(request)
+    return web.json_response({"ok": app.phoenix is not None, "version": _version()})
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+async def status(request: web.Request) -> web.Response:
+    return web.json_response(phoenix(request).status())
+
+
+async def capabilities(request: web.Request) -> web.Response:
+    app = phoenix(request)
+    service = app.service
+    settings = app.settings
+    return web.json_response(
+        {
+            "version": _version(),
+            "container": settings.container,
+            "engine": service.engine.name,
+            "cleanup_available": settings.container,
+            "auth": {"gate": settings.comfy_auth, "api_token": settings.api_token is not None},
+            "models_root": str(service.layout.root),
+            "folders": sorted(MODEL_FOLDERS),
+            "tokens": service.tokens.masked(),
+            "max_concurrent_downloads": settings.max_concurrent_downloads,
+        }
+    )
+
+
+async def resolve(request: web.Request) -> web.Response:
+    body = RefsBody.model_validate(await json_body(request))
+    destination = parse_destination(body.folder) if body.folder else None
+    plan = await phoenix(request).service.manager.plan_refs(body.refs, destination=destination)
+    return web.json_response(plan.to_dict())
+
+
+async def submit_downloads(request: web.Request) -> web.Response:
+    body = RefsBody.model_validate(await json_body(request))
+    destination = parse_destination(body.folder) if body.folder else None
+    manager = phoenix(request).service.manager
+    jobs, plan = await manager.submit(body.refs, origin="panel", destination=destination)
+    status_code = 202 if jobs or not plan.problems else _problem_status(plan.problems[0].error)
+    return web.json_response(
+        {"jobs": [j.to_dict() for j in jobs], **plan.to_dict()}, status=status_code
+    )
+
+
+def _problem_status(error: PhoenixError) -> int:
+    return error.http_status if 400 <= error.http_status < 600 else 400
+
+
+async def list_downloads(request: web.Request) -> web.Response:
+    return web.json_response({"jobs": phoenix(request).jobs_view()})
+
+
+async def get_download(request: web.Request) -> web.Response:
+    job = phoenix(request).service.manager.get(request.match_info["id"])
+    return web.json_response(job.to_dict())
+
+
+async def cancel_download(request: web.Request) -> web.Response:
+    job = await phoenix(request).service.manager.cancel(request.match_info["id"])
+    return web.json_response(job.to_dict())
+
+
+async def control_download(request: web.Request) -> web.Response:
+    manager = phoenix(request).service.manager
+    action: Literal["retry", "pause", "resume"] = request.match_info["action"]  # type: ignore[assignment]
+    job_id = request.match_info["id"]
+    job = await {"retry": manager.retry, "pause": manager.pause, "resume": manager.resume}[action](
+        job_id
+    )
+    return web.json_response(job.to_dict())
+
+
+async def list_models(request: web.Request) -> web.Response:
+    service = phoenix(request).service
+    folders = await asyncio.to_thread(_scan_models, service)
+    return web.json_response({"root": str(service.layout.root), "folders": folders})
+
+
+def _scan_models(service: Any) -> dict[str, list[dict[str, Any]]]:
+    records = {r["relpath"]: r for r in service.state.records() if "relpath" in r}
+    result: dict[str, list[dict[str, Any]]] = {}
+    for folder in sorted(MODEL_FOLDERS):
+        entries: list[dict[str, Any]] = []
+        for base in service.layout.search_dirs(folder):
+            if not base.is_dir():
+                continue
+            for path in sorted(base.rglob("*")):
+                if path.suffix.lower() not in MODEL_EXTENSIONS or not path.is_file():
+                    continue
+                rel = path.relative_to(base).as_posix()
+                record = records.get(f"{folder}/{rel}")
+                stat = path.stat()
+                entries.append(
+                    {
+                        "name": rel,
+                        "path": str(path),
+                        "size": stat.st_size,
+                        "modified": stat.st_mtime,
+                        "ref": record.get("ref") if record else None,
+                        "source": record.get("source") if record else None,
+                        "verified": bool(
+                            record and record.get("verified") and record.get("size") == stat.st_size
+                        ),
+                        "sha256": record.get("sha256") if record else None,
+                    }
+                )
+        if entries:
+            result[folder] = entries
+    return result
+
+
+async def delete_model(request: web.Request) -> web.Response:
+    require_trusted(request)
+    service = phoenix(request).service
+    folder = normalize_folder(request.match_info["folder"])
+    rel = request.match_info["path"]
+    if folder not in MODEL_FOLDERS:
+        raise UnsafePathError(f"'{folder}' is not a ComfyUI model folder.")
+    if Path(rel).suffix.lower() not in MODEL_EXTENSIONS:
+        raise UnsafePathError(
+            f"'{rel[:80]}' is not a model file.", hint="Only model files can be deleted here."
+        )
+    for base in service.layout.search_dirs(folder):
+        target = contained_path(base, *rel.split("/"))
+        if target.is_file():
+            os.unlink(target)
+            service.state.drop_record(f"{folder}/{rel}")
+            log.info("deleted model %s/%s", folder, redact(rel))
+            return web.json_response({"deleted": f"{folder}/{rel}"})
+    raise NotFoundError(f"There is no {folder}/{rel[:120]}.", hint="Refresh the library.")
+
+
+async def preload(request: web.Request) -> web.Response:
+    return web.json_response(phoenix(request).preload_view())
+
+
+async def get_tokens(request: web.Request) -> web.Response:
+    return web.json_response(phoenix(request).service.tokens.masked())
+
+
+async def put_tokens(request: web.Request) -> web.Response:
+    require_trusted(request)
+    app = phoenix(request)
+    body = TokensBody.model_validate(await json_body(request))
+    tokens = app.service.tokens
+    names: tuple[TokenName, ...] = ("huggingface", "civitai")
+    for name in names:
+        value = getattr(body, name)
+        if value is not None:
+            tokens.set(name, value.strip() or None, "panel")
+    if app.tokens_file is not None:
+        stored: dict[str, str] = {}
+        for name in names:
+            value = tokens.get(name)
+            if value and tokens.sources.get(name) == "panel":
+                stored[name] = value
+        write_secret_file(app.tokens_file, stored)
+    return web.json_response(tokens.masked())
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    return await events_stream(request, phoenix(request))

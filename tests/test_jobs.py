@@ -1,0 +1,222 @@
+"""The job manager end to end: sources → engine → verified files, on local peers."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import CANARY_CIVITAI
+from peers.civitai import CivitaiServer
+from peers.files import FileServer
+from peers.models import FLUX_TRANSFORMER, LORA, safetensors_bytes
+
+from comfyui_phoenix.jobs.manager import JobState
+from comfyui_phoenix.jobs.preload import PreloadRun, preload_entries
+from comfyui_phoenix.service import Phoenix
+from comfyui_phoenix.settings import Settings
+
+MODEL = safetensors_bytes(FLUX_TRANSFORMER, pad_to=3 << 20, seed=7)
+
+
+def _link(server: FileServer, name: str) -> str:
+    return f"{server.base_url}/files/{name}"  # type: ignore[attr-defined]
+
+
+async def test_a_link_becomes_a_verified_file_in_its_folder(
+    file_server: FileServer, make_settings: Callable[..., Settings], models_dir: Path
+) -> None:
+    file_server.add("flux-tiny.safetensors", MODEL)
+    async with Phoenix(make_settings(engine="python")) as phoenix:
+        jobs, plan = await phoenix.manager.submit(
+            [_link(file_server, "flux-tiny.safetensors")], origin="test"
+        )
+        assert not plan.problems
+        job = await phoenix.manager.wait(jobs[0].id)
+    assert job.state == JobState.DONE, job.error
+    placed = models_dir / "diffusion_models" / "flux-tiny.safetensors"
+    assert placed.read_bytes() == MODEL
+    assert not list(models_dir.rglob("*.part*"))
+
+
+async def test_present_files_are_not_fetched_again(
+    file_server: FileServer, make_settings: Callable[..., Settings]
+) -> None:
+    file_server.add("a.safetensors", MODEL)
+    link = _link(file_server, "a.safetensors")
+    async with Phoenix(make_settings(engine="python")) as phoenix:
+        first, _ = await phoenix.manager.submit([link], origin="test")
+        await phoenix.manager.wait(first[0].id)
+        served = file_server.bytes_sent
+        plan = await phoenix.manager.plan_refs([link])
+        assert plan.items[0].present
+        again, _ = await phoenix.manager.submit([link], origin="test")
+        await phoenix.manager.wait(again[0].id)
+    assert again[0].skipped and again[0].state == JobState.DONE
+    # Planning again reads only the safetensors header (to choose the folder), never the file.
+    assert file_server.bytes_sent - served < 64 << 10
+
+
+async def test_the_same_file_asked_twice_is_one_job(
+    file_server: FileServer, make_settings: Callable[..., Settings]
+) -> None:
+    file_server.per_connection_rate = 4 << 20
+    file_server.add("b.safetensors", MODEL)
+    link = _link(file_server, "b.safetensors")
+    async with Phoenix(make_settings(engine="python")) as phoenix:
+        (one, _), (two, _) = await asyncio.gather(
+            phoenix.manager.submit([link], origin="panel"),
+            phoenix.manager.submit([link], origin="node"),
+        )
+        assert one[0] is two[0]
+        await phoenix.manager.wait(one[0].id)
+    assert file_server.bytes_sent < len(MODEL) * 1.2
+
+
+async def test_two_managers_on_one_volume_transfer_once(
+    file_server: FileServer, make_settings: Callable[..., Settings], models_dir: Path
+) -> None:
+    file_server.per_connection_rate = 4 << 20
+    file_server.add("c.safetensors", MODEL)
+    link = _link(file_server, "c.safetensors")
+    settings = make_settings(engine="python")
+    async with Phoenix(settings) as first, Phoenix(settings) as second:
+        a, _ = await first.manager.submit([link], origin="cli")
+        await asyncio.sleep(0.2)
+        b, _ = await second.manager.submit([link], origin="cli")
+        done = await asyncio.gather(first.manager.wait(a[0].id), second.manager.wait(b[0].id))
+    assert [j.state for j in done] == [JobState.DONE, JobState.DONE]
+    assert done[1].skipped, "the second process found the file the first one placed"
+    assert file_server.bytes_sent < len(MODEL) * 1.2
+
+
+async def test_pause_resume_and_cancel(
+    file_server: FileServer, make_settings: Callable[..., Settings], models_dir: Path
+) -> None:
+    file_server.per_connection_rate = 1 << 20
+    file_server.add("d.safetensors", MODEL)
+    file_server.add("e.safetensors", safetensors_bytes(LORA, pad_to=3 << 20, seed=8))
+    async with Phoenix(make_settings(engine="python")) as phoenix:
+        manager = phoenix.manager
+        (job,), _ = await manager.submit([_link(file_server, "d.safetensors")], origin="test")
+        while job.done_bytes == 0:
+            await asyncio.sleep(0.05)
+        await manager.pause(job.id)
+        assert job.state == JobState.PAUSED
+        assert job.dest.with_name(job.dest.name + ".part").exists()
+        file_server.per_connection_rate = None
+        await manager.resume(job.id)
+        await manager.wait(job.id)
+        assert job.state == JobState.DONE and job.dest.read_bytes() == MODEL
+
+        file_server.per_connection_rate = 1 << 20
+        (other,), _ = await manager.submit([_link(file_server, "e.safetensors")], origin="test")
+        while other.done_bytes == 0:
+            await asyncio.sleep(0.05)
+        await manager.cancel(other.id)
+    assert other.state == JobState.CANCELLED
+    assert not list(models_dir.rglob("e.safetensors*"))
+
+
+async def test_a_restart_resumes_unfinished_jobs(
+    file_server: FileServer, make_settings: Callable[..., Settings]
+) -> None:
+    file_server.per_connection_rate = 1 << 20
+    file_server.add("f.safetensors", MODEL)
+    settings = make_settings(engine="python")
+    async with Phoenix(settings) as phoenix:
+        (job,), _ = await phoenix.manager.submit(
+            [_link(file_server, "f.safetensors")], origin="preload"
+        )
+        while job.done_bytes < len(MODEL) // 3:
+            await asyncio.sleep(0.05)
+    # Stopped mid-transfer: the journal remembers the job, the part file holds its bytes.
+    before = file_server.bytes_sent
+    file_server.per_connection_rate = None
+    async with Phoenix(settings) as phoenix:
+        restored = await phoenix.manager.restore()
+        assert [j.file.filename for j in restored] == ["f.safetensors"]
+        done = await phoenix.manager.wait(restored[0].id)
+    assert done.state == JobState.DONE and done.dest.read_bytes() == MODEL
+    assert file_server.bytes_sent - before < len(MODEL) * 0.85, "resumed, not restarted"
+
+
+async def test_failures_keep_nothing_under_the_model_name(
+    file_server: FileServer, make_settings: Callable[..., Settings], models_dir: Path
+) -> None:
+    file_server.add("g.safetensors", MODEL)
+    file_server.faults("g.safetensors", html=True, repeat=True)
+    async with Phoenix(make_settings(engine="python")) as phoenix:
+        jobs, plan = await phoenix.manager.submit(
+            [_link(file_server, "g.safetensors")], origin="test"
+        )
+        if jobs:
+            await phoenix.manager.wait(jobs[0].id)
+            assert jobs[0].state == JobState.FAILED
+            assert jobs[0].error and "web page" in jobs[0].error["detail"]
+        else:
+            assert "web page" in str(plan.problems[0].error)
+    assert not list(models_dir.rglob("g.safetensors"))
+
+
+async def test_civitai_download_with_token_never_reaches_storage_with_it(
+    civitai_server: CivitaiServer,
+    make_settings: Callable[..., Settings],
+    models_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    data = safetensors_bytes(LORA, pad_to=2 << 20, seed=9)
+    civitai_server.tokens.add(CANARY_CIVITAI)
+    civitai_server.add_model(
+        42, "Locked Style", "LORA",
+        [{"id": 420, "files": [{"id": 4200, "name": "locked_style.safetensors", "data": data,
+                                "primary": True, "metadata": {"format": "SafeTensor"}}]}],
+        requires_auth=True,
+    )  # fmt: skip
+    settings = make_settings(
+        engine="python", civitai_base_url=civitai_server.url, civitai_token=CANARY_CIVITAI
+    )
+    async with Phoenix(settings) as phoenix:
+        jobs, plan = await phoenix.manager.submit(["civitai:42"], origin="test")
+        assert not plan.problems
+        job = await phoenix.manager.wait(jobs[0].id)
+    assert job.state == JobState.DONE, job.error
+    placed = models_dir / "loras" / "locked_style.safetensors"
+    assert hashlib.sha256(placed.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+    for request in civitai_server.storage_requests:
+        assert "authorization" not in {k.lower() for k in request.headers}
+        assert CANARY_CIVITAI not in request.path + request.query
+    assert CANARY_CIVITAI not in caplog.text
+    for path in models_dir.rglob("*"):
+        if path.is_file() and path.stat().st_size < 1 << 20:
+            assert CANARY_CIVITAI.encode() not in path.read_bytes()
+
+
+async def test_preload_reports_bad_entries_and_fetches_the_rest(
+    file_server: FileServer, make_settings: Callable[..., Settings], models_dir: Path
+) -> None:
+    file_server.add("h.safetensors", MODEL)
+    settings = make_settings(
+        engine="python",
+        models_to_download=f"not a/valid/../ref, {_link(file_server, 'h.safetensors')}",
+    )
+    entries = preload_entries(settings)
+    assert [e.variable for e in entries] == ["PHOENIX_MODELS_TO_DOWNLOAD"] * 3
+    async with Phoenix(settings) as phoenix:
+        run = PreloadRun(phoenix.manager, phoenix.events, entries)
+        await run.run()
+        for item in run.items:
+            for job_id in item["jobs"]:
+                await phoenix.manager.wait(job_id)
+        snapshot = run.snapshot()
+    statuses = [i["status"] for i in snapshot["items"]]
+    assert statuses.count("failed") == 2 and statuses.count("queued") == 1
+    assert all(i["error"]["hint"] for i in snapshot["items"] if i["status"] == "failed")
+    assert (models_dir / "diffusion_models" / "h.safetensors").read_bytes() == MODEL
+
+
+def test_unset_variables_preload_nothing(make_settings: Callable[..., Settings]) -> None:
+    assert preload_entries(make_settings()) == []
