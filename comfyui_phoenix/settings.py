@@ -12,12 +12,13 @@ nothing.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import ConfigError
 
@@ -74,6 +75,22 @@ class Settings(BaseSettings):
         case_sensitive=True,
         frozen=True,
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Values come only from :func:`load_settings` (or a test's keywords).
+
+        pydantic-settings' own environment source would JSON-decode list-like
+        variables such as ``PHOENIX_ALLOWED_HOSTS`` before any validator runs.
+        """
+        return (init_settings,)
 
     # -- seed variables -------------------------------------------------------------
     debug_mode: bool = _bool_env("DEBUG_MODE")
@@ -182,10 +199,9 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
     Raises:
         ConfigError: naming the first invalid variable and a valid example.
     """
+    source = dict(os.environ) if environ is None else environ
     try:
-        if environ is None:
-            return Settings(**overrides)
-        return Settings(**{**_known_env(environ), **overrides})
+        return Settings(**{**_known_env(source), **overrides})
     except ValidationError as exc:
         raise _config_error(exc) from None
 

@@ -64,3 +64,11 @@ def test_lists_split_on_commas_spaces_and_newlines() -> None:
     assert split_list("") == []
     hosts = load_settings({"PHOENIX_ALLOWED_HOSTS": "Cdn.Example.com, *.example.org"}).allowed_hosts
     assert hosts == ("cdn.example.com", "*.example.org")
+
+
+def test_the_process_environment_is_read_like_a_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHOENIX_ALLOWED_HOSTS", "127.0.0.1, cdn.example.com")
+    monkeypatch.setenv("PHOENIX_MAX_DOWNLOAD_RATE", "10MB")
+    settings = load_settings()
+    assert settings.allowed_hosts == ("127.0.0.1", "cdn.example.com")
+    assert settings.max_download_rate == 10_000_000

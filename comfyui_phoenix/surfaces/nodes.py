@@ -102,6 +102,7 @@ class PhoenixFetchModel:
     RETURN_TYPES = ("STRING", "STRING")
     RETURN_NAMES = ("name", "path")
     FUNCTION = "run"
+    OUTPUT_NODE = True  # runs on its own too: queue it to pre-fetch a model
     DESCRIPTION = "Downloads a model by reference into the right ComfyUI folder, verified."
 
     @classmethod
@@ -118,9 +119,9 @@ class PhoenixFetchModel:
     def VALIDATE_INPUTS(cls, reference: str) -> bool | str:
         return validate_reference(reference)
 
-    def run(self, reference: str, folder: str, unique_id: str | None = None) -> tuple[str, str]:
+    def run(self, reference: str, folder: str, unique_id: str | None = None) -> dict[str, Any]:
         name, path = fetch(reference, None if folder == "auto" else folder, unique_id)
-        return (name, str(path))
+        return {"ui": {"text": [f"{name} → {path}"]}, "result": (name, str(path))}
 
 
 class _Loader:

@@ -1,0 +1,191 @@
+"""Phoenix inside the real ComfyUI (CPU): loading, routes, nodes and a queued prompt.
+
+Runs when COMFYUI_DIR (a ComfyUI checkout) and COMFYUI_PYTHON (an interpreter with its
+requirements) are set; ComfyUI is not installable from PyPI, so it skips otherwise.
+ComfyUI runs with ``--base-directory`` in a temporary folder whose ``custom_nodes``
+links to this repository, so the shared checkout is never modified.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from peers.files import FileServer
+from peers.models import FLUX_VAE, safetensors_bytes
+from peers.runner import ServerThread
+
+ROOT = Path(__file__).resolve().parents[1]
+COMFYUI_DIR = os.environ.get("COMFYUI_DIR")
+COMFYUI_PYTHON = os.environ.get("COMFYUI_PYTHON")
+NODE_NAME = "comfyui-phoenix"
+NODE_IDS = {
+    "PhoenixFetchModel",
+    "PhoenixCheckpointLoader",
+    "PhoenixDiffusionModelLoader",
+    "PhoenixLoraLoader",
+    "PhoenixVAELoader",
+    "PhoenixFluxTextEncoderLoader",
+}
+
+pytestmark = [
+    pytest.mark.comfyui,
+    pytest.mark.skipif(
+        not (COMFYUI_DIR and COMFYUI_PYTHON),
+        reason="set COMFYUI_DIR and COMFYUI_PYTHON to run Phoenix inside the real ComfyUI",
+    ),
+]
+
+
+@dataclass
+class Comfy:
+    url: str
+    base: Path
+    log: Path
+    files: FileServer
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=10) as response:  # noqa: S310 - loopback
+            return json.loads(response.read())
+
+    def post(self, path: str, body: Any) -> Any:
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            self.url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comfy]:
+    base = tmp_path_factory.mktemp("comfy-base")
+    (base / "custom_nodes").mkdir()
+    (base / "custom_nodes" / NODE_NAME).symlink_to(ROOT, target_is_directory=True)
+    (base / "user" / "default").mkdir(parents=True)
+    files = FileServer(base.parent / "served")
+    thread = ServerThread(files.app).start()
+    files.base_url = thread.url  # type: ignore[attr-defined]
+    port = _free_port()
+    env = {
+        **{
+            k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "HF_", "CIVITAI_"))
+        },
+        "PHOENIX_ALLOWED_HOSTS": "127.0.0.1",
+        "PHOENIX_ALLOW_PRIVATE_NETWORKS": "true",
+        "PHOENIX_ENGINE": "python",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = base / "comfyui.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(COMFYUI_PYTHON), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
+             "--base-directory", str(base), "--disable-auto-launch"],
+            cwd=COMFYUI_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"ComfyUI exited early:\n{log.read_text()[-4000:]}")
+        try:
+            urllib.request.urlopen(url + "/system_stats", timeout=2)  # noqa: S310
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail(f"ComfyUI did not answer:\n{log.read_text()[-4000:]}")
+    try:
+        yield Comfy(url, base, log, files)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        thread.stop()
+
+
+def test_phoenix_imports_cleanly_and_fast(comfy: Comfy) -> None:
+    text = comfy.log.read_text()
+    row = re.search(
+        rf"^\s*([0-9.]+) seconds( \(IMPORT FAILED\))?: .*/custom_nodes/{NODE_NAME}$", text, re.M
+    )
+    assert row, f"no import-time row for Phoenix in:\n{text[-3000:]}"
+    assert row.group(2) is None, text[-3000:]
+    assert float(row.group(1)) <= 0.1, f"Phoenix took {row.group(1)} s to import"
+
+
+def test_routes_answer_under_api(comfy: Comfy) -> None:
+    status = comfy.get("/api/phoenix/status")
+    assert status["engine"] == "python" and "gpu" in status
+    assert comfy.get("/phoenix/health")["ok"] is True
+    caps = comfy.get("/api/phoenix/capabilities")
+    assert caps["models_root"] == str(comfy.base / "models")
+
+
+def test_nodes_are_registered(comfy: Comfy) -> None:
+    info = comfy.get("/object_info")
+    assert set(info) >= NODE_IDS
+    assert info["PhoenixLoraLoader"]["category"] == "Phoenix"
+
+
+def test_web_directory_is_served(comfy: Comfy) -> None:
+    extensions = comfy.get("/extensions")
+    assert f"/extensions/{NODE_NAME}/phoenix.js" in extensions
+
+
+def test_a_queued_prompt_fetches_and_places_a_model(comfy: Comfy) -> None:
+    data = safetensors_bytes(FLUX_VAE, pad_to=1 << 20, seed=21)
+    comfy.files.add("ae.safetensors", data)
+    link = f"{comfy.files.base_url}/files/ae.safetensors"  # type: ignore[attr-defined]
+    prompt = {
+        "1": {"class_type": "PhoenixFetchModel", "inputs": {"reference": link, "folder": "auto"}}
+    }
+    queued = comfy.post("/prompt", {"prompt": prompt})
+    assert not queued.get("node_errors"), queued
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        history = comfy.get(f"/history/{queued['prompt_id']}")
+        if history:
+            break
+        time.sleep(0.3)
+    entry = history[queued["prompt_id"]]
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    text = entry["outputs"]["1"]["text"][0]
+    placed = comfy.base / "models" / "vae" / "ae.safetensors"
+    assert text.startswith("ae.safetensors") and str(placed) in text
+    assert placed.read_bytes() == data
+    assert "ae.safetensors" in comfy.get("/models/vae"), "listed without a restart"
+
+
+def test_a_bad_reference_is_a_validation_error_not_a_crash(comfy: Comfy) -> None:
+    prompt = {
+        "1": {"class_type": "PhoenixFetchModel", "inputs": {"reference": "12345", "folder": "auto"}}
+    }
+    request = urllib.request.Request(  # noqa: S310
+        comfy.url + "/prompt",
+        json.dumps({"prompt": prompt}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+    body = json.loads(info.value.read())
+    assert "civitai:12345" in json.dumps(body["node_errors"])
