@@ -568,3 +568,17 @@ async def test_memory_stays_flat_for_a_big_file(
     assert digest == expected
     assert final.stat().st_size == source.stat().st_size
     assert peak < 64 * MiB
+
+
+async def test_a_part_left_by_aria2_is_started_over_not_trusted(
+    file_server: FileServer, make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    file_server.add("lora.safetensors", DATA)
+    fetch = Fetch(make_engine(), tmp_path)
+    # aria2 writes pieces out of order: its part file can hold zeros where bytes are missing.
+    fetch.part.write_bytes(DATA[: len(DATA) // 2].replace(DATA[100:200], b"\0" * 100))
+    control = fetch.part.with_name(fetch.part.name + ".aria2")
+    control.write_bytes(b"aria2 control data")
+    await fetch.run(fixed(url_of(file_server, "lora.safetensors")))
+    fetch.assert_published()
+    assert not control.exists()

@@ -96,6 +96,20 @@ def _gb(amount: int) -> str:
     return f"{amount / 1e9:.2f}" if amount < 10e9 else f"{amount / 1e9:.1f}"
 
 
+#: Each engine's resume data beside ``NAME.part``. A part left by the other engine may
+#: have holes that this engine would take for bytes, so it is started over.
+CONTROL_SUFFIXES = {"python": ".phx", "aria2": ".aria2"}
+
+
+def _drop_foreign_part(engine_name: str, part: Path) -> None:
+    for other, suffix in CONTROL_SUFFIXES.items():
+        control = part.with_name(part.name + suffix)
+        if other != engine_name and control.exists():
+            log.info("starting %s over: it was begun by the %s engine", part.name, other)
+            part.unlink(missing_ok=True)
+            control.unlink(missing_ok=True)
+
+
 async def download_verified(
     engine: Engine,
     request: TransferRequest,
@@ -129,6 +143,7 @@ async def download_verified(
     """
     name = final_path.name
     await asyncio.to_thread(final_path.parent.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(_drop_foreign_part, engine.name, request.part_path)
     await asyncio.to_thread(
         check_free_space,
         name,
