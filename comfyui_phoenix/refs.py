@@ -292,24 +292,28 @@ def _parse_air(text: str) -> CivitaiRef:
     )
 
 
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+def _origin(url: str) -> str:
+    """``host[:port]``: a mirror on 127.0.0.1:8000 is not every service on 127.0.0.1."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return host if parts.port in (None, default) else f"{host}:{parts.port}"
 
 
 def _parse_url(url: str, hf_endpoint: str, civitai_base: str) -> Reference:
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-        _ = parts.port  # raises ValueError on a bad port
+        origin = _origin(url)  # raises ValueError on a bad port
     except ValueError:
         raise BadReferenceError(f"'{url[:120]}' is not a valid link.", hint=_EXAMPLE_HINT) from None
     if not host or any(c.isspace() for c in url):
         raise BadReferenceError(f"'{url[:120]}' is not a valid link.", hint=_EXAMPLE_HINT)
-    if host in {"huggingface.co", "hf.co", _host(hf_endpoint)}:
+    if origin in {"huggingface.co", "hf.co", _origin(hf_endpoint)}:
         hf = _parse_hf_url(parts.path, url)
         if hf is not None:
             return hf
-    if host in {"civitai.com", "www.civitai.com", _host(civitai_base)}:
+    if origin in {"civitai.com", "www.civitai.com", _origin(civitai_base)}:
         civ = _parse_civitai_url(parts.path, parts.query, url)
         if civ is not None:
             return civ

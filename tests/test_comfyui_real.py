@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 from peers.files import FileServer
-from peers.models import FLUX_VAE, safetensors_bytes
+from peers.hf import HFServer, start_hf_server
+from peers.models import FLUX_TRANSFORMER, FLUX_VAE, safetensors_bytes
 from peers.runner import ServerThread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +55,7 @@ class Comfy:
     base: Path
     log: Path
     files: FileServer
+    hub: HFServer
 
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=10) as response:  # noqa: S310 - loopback
@@ -82,6 +84,15 @@ def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comfy]:
     files = FileServer(base.parent / "served")
     thread = ServerThread(files.app).start()
     files.base_url = thread.url  # type: ignore[attr-defined]
+    hub, hub_thread, cdn_thread = start_hf_server(base.parent / "hub")
+    hub.add_repo(
+        "black-forest-labs/FLUX.1-dev",
+        {
+            "flux1-dev.safetensors": safetensors_bytes(FLUX_TRANSFORMER),
+            "ae.safetensors": safetensors_bytes(FLUX_VAE),
+        },
+        gated="manual",
+    )
     port = _free_port()
     env = {
         **{
@@ -90,6 +101,7 @@ def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comfy]:
         "PHOENIX_ALLOWED_HOSTS": "127.0.0.1",
         "PHOENIX_ALLOW_PRIVATE_NETWORKS": "true",
         "PHOENIX_ENGINE": "python",
+        "HF_ENDPOINT": hub.url,
         "PYTHONUNBUFFERED": "1",
     }
     log = base / "comfyui.log"
@@ -113,8 +125,10 @@ def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comfy]:
         process.kill()
         pytest.fail(f"ComfyUI did not answer:\n{log.read_text()[-4000:]}")
     try:
-        yield Comfy(url, base, log, files)
+        yield Comfy(url, base, log, files, hub)
     finally:
+        hub_thread.stop()
+        cdn_thread.stop()
         process.send_signal(signal.SIGINT)
         try:
             process.wait(20)
@@ -189,3 +203,55 @@ def test_a_bad_reference_is_a_validation_error_not_a_crash(comfy: Comfy) -> None
         urllib.request.urlopen(request, timeout=10)  # noqa: S310
     body = json.loads(info.value.read())
     assert "civitai:12345" in json.dumps(body["node_errors"])
+
+
+def test_the_flux_example_workflow_is_listed_and_valid(comfy: Comfy) -> None:
+    templates = comfy.get("/api/workflow_templates")
+    assert "flux1-dev-phoenix" in templates[NODE_NAME]
+    workflow = json.loads((ROOT / "example_workflows" / "flux1-dev-phoenix.json").read_text())
+    prompt = _api_prompt(workflow, comfy.get("/object_info"))
+    queued = comfy.post("/prompt", {"prompt": prompt})
+    assert not queued.get("node_errors"), queued
+    # No token, gated FLUX: the loader fails with the sentence that names the licence page.
+    entry = _wait_history(comfy, queued["prompt_id"])
+    assert entry["status"]["status_str"] == "error"
+    messages = json.dumps(entry["status"]["messages"])
+    assert f"{comfy.hub.url}/black-forest-labs/FLUX.1-dev" in messages
+    assert "HF_TOKEN" in messages
+
+
+def _wait_history(comfy: Comfy, prompt_id: str) -> Any:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        history = comfy.get(f"/history/{prompt_id}")
+        if history:
+            return history[prompt_id]
+        time.sleep(0.3)
+    pytest.fail("the prompt did not finish")
+
+
+def _api_prompt(workflow: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
+    """The UI workflow in the API format ``/prompt`` takes (widgets in input order)."""
+    links = {link[0]: link for link in workflow["links"]}
+    prompt: dict[str, Any] = {}
+    for node in workflow["nodes"]:
+        spec = info[node["type"]]["input"]
+        linked = {i["name"]: links[i["link"]] for i in node.get("inputs", []) if i.get("link")}
+        widgets = list(node.get("widgets_values", []))
+        inputs: dict[str, Any] = {}
+        for name in [*spec.get("required", {}), *spec.get("optional", {})]:
+            if name in linked:
+                link = linked[name]
+                inputs[name] = [str(link[1]), link[2]]
+                continue
+            if not widgets:
+                continue
+            inputs[name] = widgets.pop(0)
+            if (
+                name in ("seed", "noise_seed")
+                and widgets
+                and widgets[0] in ("fixed", "randomize", "increment", "decrement")
+            ):
+                widgets.pop(0)
+        prompt[str(node["id"])] = {"class_type": node["type"], "inputs": inputs}
+    return prompt

@@ -70,6 +70,11 @@ def test_every_documented_form(text: str, expected: object) -> None:
     assert parse_reference(text, hf_endpoint=MIRROR) == expected
 
 
+def test_a_mirror_claims_only_its_own_port() -> None:
+    other = "http://127.0.0.1:7777/files/ae.safetensors"
+    assert parse_reference(other, hf_endpoint=MIRROR) == UrlRef(other)
+
+
 def test_bare_numbers_are_civitai_models_only_where_the_variable_says_so() -> None:
     assert parse_reference("123@4", numbers="civitai_model") == CivitaiRef(
         model_id=123, version_id=4
