@@ -9,8 +9,7 @@ Usage:
 
 Prints p50/p95/p99/max of the latency seen by the client (from the moment each request
 was sent, and from the moment it was due) and of the server's own handling time.
-``make_app`` builds the app under test; swap it for the real route factory to measure
-that instead.
+``make_app`` builds the real route factory and PhoenixApp, as ComfyUI mounts them.
 """
 
 from __future__ import annotations
@@ -23,55 +22,47 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
-from comfyui_phoenix import __version__
-from comfyui_phoenix.status.gpu import GpuSampler
-from comfyui_phoenix.status.report import BOOT_REPORT_NAME, StatusBoard, default_status_paths
+from comfyui_phoenix.settings import load_settings
+from comfyui_phoenix.status.report import BOOT_REPORT_NAME
+from comfyui_phoenix.surfaces.app import PhoenixApp
+from comfyui_phoenix.surfaces.routes import register
 
 BUDGET_P99_MS = 5.0
 SERVER_TIMINGS = web.AppKey("server_timings", list)
 
 
 def make_app() -> web.Application:
-    """A minimal app serving the status report as the real route will."""
+    """Phoenix's real route factory and PhoenixApp, as ComfyUI mounts them.
+
+    The models root holds a few verified records and a boot report, and a handful
+    of finished jobs are in the manager, so the snapshot has the size it has in use.
+    """
     scratch = Path(tempfile.mkdtemp(prefix="phoenix-bench-"))
     for name in ("models", "input", "output", "runtime"):
         (scratch / name).mkdir()
     (scratch / "runtime" / BOOT_REPORT_NAME).write_text(
         json.dumps({"steps": [{"name": "gpu-check", "ok": True, "seconds": 0.4}]})
     )
-    gpu = GpuSampler()
-    board = StatusBoard(
-        gpu=gpu,
-        paths=default_status_paths(
-            models=scratch / "models",
-            input_dir=scratch / "input",
-            output_dir=scratch / "output",
-        ),
-        runtime_dir=scratch / "runtime",
-        version=__version__,
+    settings = load_settings(
+        {}, models_dir=scratch / "models", runtime_dir_setting=scratch / "runtime", engine="python"
     )
-    jobs = {"queued": 2, "running": 1, "done": 14, "failed": 1}
-    failures = [{"ref": "civitai:1", "error": "not_found", "detail": "No such model."}]
-
-    async def samplers(app: web.Application) -> AsyncIterator[None]:
-        await gpu.start()
-        await board.start()
-        yield
-        await board.stop()
-        await gpu.stop()
-
-    async def status(request: web.Request) -> web.Response:
-        return web.json_response(board.snapshot(jobs, failures, {"removed": 0}))
-
+    phoenix = PhoenixApp(
+        settings,
+        paths={"input": scratch / "input", "output": scratch / "output"},
+        tokens_file=scratch / "tokens.json",
+        preload=False,
+    )
     app = web.Application()
-    app.cleanup_ctx.append(samplers)
-    app.router.add_get("/phoenix/status", status)
+    routes = web.RouteTableDef()
+    register(routes)
+    app.add_routes(routes)
+    phoenix.attach(app)
     return app
 
 
