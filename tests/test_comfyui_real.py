@@ -66,7 +66,8 @@ class Comfy:
             self.url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return json.loads(response.read())
+            body = response.read()
+        return json.loads(body) if body else None
 
 
 def _free_port() -> int:
@@ -255,3 +256,56 @@ def _api_prompt(workflow: dict[str, Any], info: dict[str, Any]) -> dict[str, Any
                 widgets.pop(0)
         prompt[str(node["id"])] = {"class_type": node["type"], "inputs": inputs}
     return prompt
+
+
+def test_the_same_reference_in_two_nodes_downloads_once(comfy: Comfy) -> None:
+    data = safetensors_bytes(FLUX_VAE, pad_to=2 << 20, seed=22)
+    comfy.files.add("twice_vae.safetensors", data)
+    link = f"{comfy.files.base_url}/files/twice_vae.safetensors"  # type: ignore[attr-defined]
+    before = comfy.files.bytes_sent
+    prompt = {
+        str(i): {"class_type": "PhoenixFetchModel", "inputs": {"reference": link, "folder": folder}}
+        for i, folder in ((1, "auto"), (2, "vae"))
+    }
+    queued = comfy.post("/prompt", {"prompt": prompt})
+    entry = _wait_history(comfy, queued["prompt_id"])
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    assert comfy.files.bytes_sent - before < len(data) * 1.2
+
+
+def test_interrupting_stops_the_wait_and_the_download_carries_on(comfy: Comfy) -> None:
+    data = safetensors_bytes(FLUX_VAE, pad_to=6 << 20, seed=23)
+    comfy.files.add("slow_vae.safetensors", data)
+    comfy.files.per_connection_rate = 1 << 20
+    try:
+        link = f"{comfy.files.base_url}/files/slow_vae.safetensors"  # type: ignore[attr-defined]
+        prompt = {
+            "1": {"class_type": "PhoenixFetchModel", "inputs": {"reference": link, "folder": "vae"}}
+        }
+        queued = comfy.post("/prompt", {"prompt": prompt})
+        deadline = time.monotonic() + 20
+        while comfy.files.bytes_sent == 0 or not _downloading(comfy):
+            assert time.monotonic() < deadline, "the download never started"
+            time.sleep(0.1)
+        started = time.monotonic()
+        comfy.post("/interrupt", {})
+        entry = _wait_history(comfy, queued["prompt_id"])
+        assert time.monotonic() - started < 5, "the node stopped waiting promptly"
+        assert entry["status"]["status_str"] == "error"
+        assert "interrupted" in json.dumps(entry["status"]["messages"]).lower()
+        comfy.files.per_connection_rate = None
+        deadline = time.monotonic() + 30
+        placed = comfy.base / "models" / "vae" / "slow_vae.safetensors"
+        while not placed.exists():
+            assert time.monotonic() < deadline, "the download did not carry on"
+            time.sleep(0.2)
+        assert placed.read_bytes() == data
+    finally:
+        comfy.files.per_connection_rate = None
+
+
+def _downloading(comfy: Comfy) -> bool:
+    jobs = comfy.get("/api/phoenix/downloads")["jobs"]
+    return any(
+        j["filename"] == "slow_vae.safetensors" and j["state"] == "downloading" for j in jobs
+    )
