@@ -8,6 +8,9 @@ handoff in the container, the environment (``HF_TOKEN``/``HUGGINGFACE_TOKEN``,
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import threading
@@ -130,3 +133,37 @@ def _hf_stored_login() -> str | None:
     except ImportError:  # pragma: no cover - huggingface_hub is a dependency
         return None
     return get_token()
+
+
+#: PBKDF2-SHA256 work factor for login passwords (OWASP's 2023 recommendation).
+PASSWORD_HASH_ITERATIONS = 600_000
+
+
+def hash_password(password: str, *, iterations: int = PASSWORD_HASH_ITERATIONS) -> str:
+    """A salted hash of a login password: ``pbkdf2_sha256$ITERATIONS$SALT$HASH`` (base64).
+
+    The bootstrap hands the login gate this instead of the password, so a generated
+    password never reaches a file.
+    """
+    salt = os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return "$".join(("pbkdf2_sha256", str(iterations), _b64(salt), _b64(digest)))
+
+
+def verify_password(encoded: str, candidate: str) -> bool:
+    """Whether ``candidate`` matches a :func:`hash_password` result (constant-time compare)."""
+    try:
+        scheme, iterations, salt, digest = encoded.split("$")
+        if scheme != "pbkdf2_sha256":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.pbkdf2_hmac(
+            "sha256", candidate.encode(), base64.b64decode(salt), int(iterations)
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

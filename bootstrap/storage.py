@@ -1,0 +1,204 @@
+"""Where models and user data live: on the ``/workspace`` volume, on container disk, or on tmpfs.
+
+``USE_VOLUME=true`` keeps models (with Phoenix's download journal under
+``models/.phoenix``), user workflows, inputs and outputs on the volume across stops.
+ComfyUI's code and Python packages stay in the image: copying a venv to RunPod's FUSE
+network volume is what makes other templates boot in 30 to 60 minutes. Otherwise
+everything lives on container disk (``/var/lib/phoenix``) and is gone when the pod stops.
+``PARANOID_MODE=true`` moves inputs, outputs, temp files and the user folder to
+``/dev/shm`` when it is large enough, so they never reach a disk.
+
+ComfyUI learns the layout from a generated ``extra_model_paths.yaml`` (every model
+folder, the volume's first: ``is_default: true``) and its directory flags; a ``phoenix``
+command run from a terminal learns it from ``/etc/phoenix/runtime.env``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from comfyui_phoenix.folders import LEGACY_FOLDERS, MODEL_FOLDERS
+from comfyui_phoenix.settings import Settings
+
+from .paths import BootPaths
+from .report import write_atomic
+
+GIB = 1 << 30
+
+#: Below this, ``/dev/shm`` cannot hold a session's inputs and outputs (RunPod's sizes
+#: range from 64 MB to tens of GB).
+PARANOID_MIN_SHM = 1 * GIB
+
+
+@dataclass(frozen=True)
+class StorageLayout:
+    """The folders ComfyUI and Phoenix use, and why they are where they are."""
+
+    mode: str  # "volume" or "ephemeral"
+    data_root: Path  # what FileBrowser shows
+    models: Path
+    input: Path
+    output: Path
+    user: Path
+    temp_parent: Path  # ComfyUI's --temp-directory: it uses <this>/temp
+    user_data_on_tmpfs: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def folders(self) -> list[Path]:
+        return [self.models, self.input, self.output, self.user, self.temp_parent]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "data_root": str(self.data_root),
+            "models": str(self.models),
+            "input": str(self.input),
+            "output": str(self.output),
+            "user": str(self.user),
+            "temp": str(self.temp_parent / "temp"),
+            "user_data_on_tmpfs": self.user_data_on_tmpfs,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    exists: bool
+    is_mount: bool
+    free_bytes: int | None
+
+
+def inspect_volume(path: Path) -> VolumeInfo:
+    """Is ``path`` there, is it a mount of its own, how much room is left?"""
+    if not path.is_dir():
+        return VolumeInfo(False, False, None)
+    return VolumeInfo(True, os.path.ismount(path), shutil.disk_usage(path).free)
+
+
+def plan_storage(settings: Settings, paths: BootPaths, volume: VolumeInfo) -> StorageLayout:
+    """Decide the layout from ``USE_VOLUME``, ``PARANOID_MODE`` and what is mounted."""
+    notes: list[str] = []
+    if settings.use_volume and volume.exists:
+        mode, root = "volume", paths.workspace
+        if not volume.is_mount:
+            notes.append(
+                f"{paths.workspace} is not a separate mount: files there live on the container "
+                "disk and vanish when the pod stops. Attach a volume disk or network volume."
+            )
+    else:
+        mode, root = "ephemeral", paths.ephemeral_root
+        if settings.use_volume:
+            notes.append(
+                f"USE_VOLUME=true but {paths.workspace} does not exist: nothing is kept across "
+                "stops. Attach a volume at /workspace."
+            )
+    models = settings.models_dir or root / "models"
+    input_dir, output_dir, user_dir = root / "input", root / "output", root / "user"
+    temp_parent = paths.ephemeral_root
+    on_tmpfs = False
+    if settings.paranoid_mode:
+        shm_free = shutil.disk_usage(paths.shm).free if paths.shm.is_dir() else 0
+        if shm_free >= PARANOID_MIN_SHM:
+            private = paths.shm / "phoenix-data"
+            input_dir, output_dir = private / "input", private / "output"
+            user_dir, temp_parent = private / "user", private
+            on_tmpfs = True
+        else:
+            notes.append(
+                f"PARANOID_MODE=true, but /dev/shm has only {shm_free / GIB:.2f} GiB free (at "
+                f"least {PARANOID_MIN_SHM / GIB:.0f} GiB needed): inputs, outputs and workflows "
+                "are written to disk and removed at exit, which overwriting cannot make "
+                "unrecoverable on SSDs or overlay filesystems."
+            )
+    return StorageLayout(
+        mode=mode,
+        data_root=root,
+        models=models,
+        input=input_dir,
+        output=output_dir,
+        user=user_dir,
+        temp_parent=temp_parent,
+        user_data_on_tmpfs=on_tmpfs,
+        notes=tuple(notes),
+    )
+
+
+def prepare_folders(layout: StorageLayout, owner: tuple[int, int] | None) -> None:
+    """Create the folders (each model folder too) and give them to the service user.
+
+    Only the folders themselves change owner, never their contents: a recursive chown
+    of a network volume full of models takes minutes on RunPod's FUSE filesystem.
+    """
+    # The data root too (e.g. /workspace itself), so files can be uploaded at its top.
+    for folder in [layout.data_root, *layout.folders()]:
+        folder.mkdir(parents=True, exist_ok=True)
+        _give(folder, owner)
+    for name in sorted(MODEL_FOLDERS):
+        folder = layout.models / name
+        folder.mkdir(exist_ok=True)
+        _give(folder, owner)
+
+
+def _give(path: Path, owner: tuple[int, int] | None) -> None:
+    if owner is None:
+        return
+    stat = path.stat()
+    if (stat.st_uid, stat.st_gid) != owner:
+        os.chown(path, *owner)
+
+
+def extra_model_paths_yaml(layout: StorageLayout) -> str:
+    """ComfyUI's ``extra_model_paths.yaml`` for this layout.
+
+    ``is_default: true`` puts the Phoenix models root first in every folder, so ComfyUI
+    saves there and Phoenix downloads there. Each folder names a single path, because
+    ComfyUI inserts default paths at the front one by one (the last listed would win).
+    Files in the legacy ``unet``/``clip`` folders of the same root are still found, last.
+    """
+    lines = [
+        "# Written by Phoenix's bootstrap at each boot; edits are overwritten.",
+        "phoenix:",
+        f"  base_path: {_yaml_str(str(layout.models))}",
+        "  is_default: true",
+    ]
+    lines += [f"  {name}: {name}" for name in sorted(MODEL_FOLDERS)]
+    lines += ["phoenix_legacy_folders:", f"  base_path: {_yaml_str(str(layout.models))}"]
+    lines += [f"  {new}: {old}" for old, new in sorted(LEGACY_FOLDERS.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_str(text: str) -> str:
+    """A double-quoted YAML scalar (JSON's escaping is valid YAML)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def runtime_env_text(layout: StorageLayout, paths: BootPaths, settings: Settings) -> str:
+    """``/etc/phoenix/runtime.env``: the non-secret choices, for ``phoenix`` run from a terminal."""
+    values = {
+        "PHOENIX_CONTAINER": "1",
+        "PHOENIX_STORAGE_MODE": layout.mode,
+        "PHOENIX_MODELS_DIR": str(layout.models),
+        "PHOENIX_INPUT_DIR": str(layout.input),
+        "PHOENIX_OUTPUT_DIR": str(layout.output),
+        "PHOENIX_USER_DIR": str(layout.user),
+        "PHOENIX_TEMP_DIR": str(layout.temp_parent / "temp"),
+        "PHOENIX_RUNTIME_DIR": str(paths.runtime_dir),
+        "PHOENIX_FILEBROWSER_DB": str(paths.filebrowser_dir / "filebrowser.db"),
+        "PHOENIX_COMFYUI_DIR": str(paths.comfyui_dir),
+        "PHOENIX_EXTRA_MODEL_PATHS": str(paths.extra_model_paths),
+        "USE_VOLUME": "true" if settings.use_volume else "false",
+        "PARANOID_MODE": "true" if settings.paranoid_mode else "false",
+    }
+    body = "\n".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
+    return "# Written by Phoenix's bootstrap at each boot. No secrets here.\n" + body + "\n"
+
+
+def write_storage_files(layout: StorageLayout, paths: BootPaths, settings: Settings) -> None:
+    """Write ``extra_model_paths.yaml`` and ``runtime.env`` (both world-readable, no secrets)."""
+    write_atomic(paths.extra_model_paths, extra_model_paths_yaml(layout), mode=0o644)
+    write_atomic(paths.runtime_env, runtime_env_text(layout, paths, settings), mode=0o644)

@@ -1,0 +1,427 @@
+"""The bootstrap's parts on their own: storage, handoff, FileBrowser, installs, flags, supervision."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import CANARY_CIVITAI, CANARY_HF
+from stand_ins.harness import make_repo
+
+from bootstrap import filebrowser as fb
+from bootstrap.cleanup import ExitPlan, run_exit_cleanup
+from bootstrap.comfyui import fp8_evidence, plan_launch
+from bootstrap.console import BootLog
+from bootstrap.handoff import build_handoff, child_environment, write_handoff
+from bootstrap.installs import install_custom_nodes, install_packages, package_problem
+from bootstrap.paths import BootOptions, BootPaths
+from bootstrap.process import RunAs, Service, ServiceSpec
+from bootstrap.report import BootReport
+from bootstrap.storage import (
+    VolumeInfo,
+    extra_model_paths_yaml,
+    plan_storage,
+    prepare_folders,
+    write_storage_files,
+)
+from comfyui_phoenix.doctor import DoctorReport
+from comfyui_phoenix.errors import ConfigError
+from comfyui_phoenix.security.redact import SecretRegistry
+from comfyui_phoenix.security.secrets import verify_password
+from comfyui_phoenix.settings import Settings, load_settings
+
+STAND_INS = Path(__file__).parent / "stand_ins"
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> BootPaths:
+    return BootPaths.from_env(
+        {
+            "PHOENIX_BOOT_ROOT": str(tmp_path / "root"),
+            "PHOENIX_BOOT_COMFYUI_DIR": str(tmp_path / "ComfyUI"),
+            "PHOENIX_BOOT_COMFYUI_PYTHON": str(STAND_INS / "python"),
+        }
+    )
+
+
+def settings(**env: str) -> Settings:
+    return load_settings({"PHOENIX_CONTAINER": "1", **env})
+
+
+# -- storage -----------------------------------------------------------------------------------
+
+
+def test_volume_layout_keeps_user_data_on_the_volume(paths: BootPaths) -> None:
+    layout = plan_storage(settings(USE_VOLUME="true"), paths, VolumeInfo(True, True, 10**12))
+    assert layout.mode == "volume" and not layout.notes
+    for folder in (layout.models, layout.input, layout.output, layout.user):
+        assert folder.parent == paths.workspace
+    assert layout.temp_parent == paths.ephemeral_root  # temp never persists
+
+
+def test_without_use_volume_nothing_touches_the_workspace(paths: BootPaths) -> None:
+    layout = plan_storage(settings(), paths, VolumeInfo(True, True, 10**12))
+    assert layout.mode == "ephemeral"
+    assert all(paths.workspace not in f.parents for f in layout.folders())
+
+
+def test_use_volume_without_a_volume_says_so(paths: BootPaths) -> None:
+    layout = plan_storage(settings(USE_VOLUME="true"), paths, VolumeInfo(False, False, None))
+    assert layout.mode == "ephemeral"
+    assert "Attach a volume at /workspace" in layout.notes[0]
+
+
+@pytest.mark.parametrize(("shm_is_large", "on_tmpfs"), [(True, True), (False, False)])
+def test_paranoid_mode_uses_shm_only_when_it_is_large_enough(
+    paths: BootPaths, monkeypatch: pytest.MonkeyPatch, shm_is_large: bool, on_tmpfs: bool
+) -> None:
+    paths.shm.mkdir(parents=True)
+    free = 8 << 30 if shm_is_large else 64 << 20
+    real = shutil.disk_usage
+    # /dev/shm's size is the host's choice: pretend it is 8 GiB or RunPod's 64 MiB.
+    monkeypatch.setattr(
+        "bootstrap.storage.shutil.disk_usage",
+        lambda path: real(path)._replace(free=free) if Path(path) == paths.shm else real(path),
+    )
+    layout = plan_storage(settings(PARANOID_MODE="true"), paths, VolumeInfo(False, False, None))
+    assert layout.user_data_on_tmpfs is on_tmpfs
+    if on_tmpfs:
+        assert paths.shm in layout.output.parents and paths.shm in layout.user.parents
+    else:
+        assert "only 0.06 GiB free" in layout.notes[0]
+
+
+def test_extra_model_paths_puts_the_models_root_first(paths: BootPaths) -> None:
+    layout = plan_storage(settings(USE_VOLUME="true"), paths, VolumeInfo(True, True, 1))
+    config = yaml.safe_load(extra_model_paths_yaml(layout))
+    main = config["phoenix"]
+    assert main["base_path"] == str(paths.workspace / "models")
+    assert main["is_default"] is True
+    for folder in ("diffusion_models", "text_encoders", "vae", "loras", "checkpoints"):
+        assert main[folder] == folder
+    assert "unet" not in main and "clip" not in main  # modern names only for new files
+    assert config["phoenix_legacy_folders"]["diffusion_models"] == "unet"
+
+
+def test_storage_files_are_idempotent_and_secret_free(paths: BootPaths) -> None:
+    layout = plan_storage(settings(HF_TOKEN=CANARY_HF), paths, VolumeInfo(False, False, None))
+    for _ in range(2):
+        prepare_folders(layout, owner=None)
+        write_storage_files(layout, paths, settings(HF_TOKEN=CANARY_HF))
+    assert (layout.models / "text_encoders").is_dir()
+    for path in (paths.runtime_env, paths.extra_model_paths):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        assert CANARY_HF not in path.read_text()
+    env = subprocess.run(
+        ["bash", "-c", f"set -a; . {paths.runtime_env}; echo $PHOENIX_MODELS_DIR"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert env.stdout.strip() == str(layout.models)
+
+
+# -- secrets handoff ------------------------------------------------------------------------------
+
+
+def test_child_environment_drops_every_secret() -> None:
+    environ = {
+        "PATH": "/usr/bin",
+        "HF_TOKEN": CANARY_HF,
+        "HUGGINGFACE_TOKEN": CANARY_HF,
+        "CIVITAI_TOKEN": CANARY_CIVITAI,
+        "PHOENIX_API_TOKEN": "api-secret",
+        "FB_PASSWORD": "pw",
+        "FB_USERNAME": "admin",
+        "COMFY_PASSWORD": "pw",
+        "RUNPOD_API_KEY": "rk",
+        "MY_COPY": CANARY_CIVITAI,  # a template that copied a token under another name
+        "PHOENIX_BOOT_ROOT": "/tmp/x",
+        "USE_VOLUME": "true",
+    }
+    env = child_environment(environ, secret_values=[CANARY_CIVITAI], extra={"HOME": "/home/u"})
+    assert env == {"PATH": "/usr/bin", "USE_VOLUME": "true", "HOME": "/home/u"}
+
+
+def test_handoff_file_is_private_and_holds_only_a_password_hash(tmp_path: Path) -> None:
+    handoff = build_handoff(
+        settings(HF_TOKEN=CANARY_HF, FB_USERNAME="ada"), gate_password="correct horse"
+    )
+    assert handoff.api_token_generated and len(handoff.api_token) >= 40
+    target = tmp_path / "runtime" / "secrets.json"
+    write_handoff(target, handoff, owner=None)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    data = json.loads(target.read_text())
+    assert set(data) == {"huggingface", "api_token", "comfy_username", "comfy_password_hash"}
+    assert data["comfy_username"] == "ada"
+    assert "correct horse" not in target.read_text()
+    assert verify_password(data["comfy_password_hash"], "correct horse")
+    assert not verify_password(data["comfy_password_hash"], "wrong")
+
+
+def test_given_api_token_is_used_as_is() -> None:
+    handoff = build_handoff(settings(PHOENIX_API_TOKEN="t" * 32), gate_password=None)
+    assert handoff.api_token == "t" * 32 and not handoff.api_token_generated
+    assert "comfy_password_hash" not in handoff.as_file()
+
+
+# -- FileBrowser ------------------------------------------------------------------------------------
+
+
+def test_generated_password_is_strong_and_hashes_for_filebrowser() -> None:
+    import bcrypt
+
+    credentials = fb.choose_credentials(settings())
+    assert credentials.generated and len(credentials.password) >= fb.MIN_PASSWORD_LENGTH
+    assert credentials.password not in repr(credentials)
+    hashed = fb.bcrypt_hash(credentials.password)
+    assert bcrypt.checkpw(credentials.password.encode(), hashed.encode())
+    record = json.loads(fb.users_file_text("admin", hashed))[0]
+    assert record["password"] == hashed and record["perm"]["execute"] is False
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [({"FB_PASSWORD": "x" * 73}, "FB_PASSWORD"), ({"FB_USERNAME": "two words"}, "FB_USERNAME")],
+)
+def test_bad_filebrowser_credentials_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        fb.choose_credentials(settings(**env))
+    assert variable in str(info.value)
+
+
+# -- optional installs ----------------------------------------------------------------------------
+
+
+def pip_records(records: Path) -> list[list[str]]:
+    return [json.loads(p.read_text())["argv"] for p in sorted(records.glob("pip-*.json"))]
+
+
+async def test_custom_nodes_clone_in_parallel_then_install_one_at_a_time(
+    tmp_path: Path, paths: BootPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = tmp_path / "records"
+    records.mkdir()
+    monkeypatch.setenv("STANDIN_RECORD_DIR", str(records))
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("torch==2.7.0\n")
+    urls = [
+        make_repo(tmp_path / "repos", "ComfyUI-Good", "numpy\n"),
+        make_repo(tmp_path / "repos", "ComfyUI-Broken", "broken-package\n"),
+        "https://user:secret-token@example.com/owner/Leaky.git",
+        "file:///nowhere/missing.git",
+    ]
+    kwargs = {
+        "custom_nodes": paths.custom_nodes,
+        "python": paths.comfyui_python,
+        "constraints": constraints,
+        "env": dict(os.environ),
+    }
+    outcome = await install_custom_nodes(urls, **kwargs)  # type: ignore[arg-type]
+    assert outcome.installed == ["ComfyUI-Good", "ComfyUI-Broken"]
+    failed = dict(outcome.failed)
+    assert "ResolutionImpossible" in failed["ComfyUI-Broken requirements"]
+    assert "credentials" in failed["https://example.com/owner/Leaky.git"]
+    assert "file:///nowhere/missing.git" in failed
+    assert not (paths.custom_nodes / "missing").exists()
+    assert (paths.custom_nodes / "ComfyUI-Good" / "__init__.py").is_file()
+    runs = pip_records(records)
+    assert len(runs) == 2
+    for argv in runs:
+        assert argv[argv.index("--constraint") + 1] == str(constraints)
+    # Again: already cloned, nothing fetched twice.
+    again = await install_custom_nodes(urls[:1], **kwargs)  # type: ignore[arg-type]
+    assert again.present == ["ComfyUI-Good"] and not again.installed
+
+
+async def test_extra_packages_install_one_by_one_under_constraints(
+    tmp_path: Path, paths: BootPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = tmp_path / "records"
+    records.mkdir()
+    monkeypatch.setenv("STANDIN_RECORD_DIR", str(records))
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("torch==2.7.0\n")
+    outcome = await install_packages(
+        ["rich==13.9.4", "broken-package", "--index-url=http://evil.example", "einops"],
+        python=paths.comfyui_python,
+        constraints=constraints,
+        env=dict(os.environ),
+    )
+    assert outcome.installed == ["rich==13.9.4", "einops"]
+    assert [item for item, _ in outcome.failed] == [
+        "broken-package",
+        "--index-url=http://evil.example",
+    ]
+    runs = pip_records(records)
+    assert [argv[-1] for argv in runs] == ["rich==13.9.4", "broken-package", "einops"]
+    assert all("--constraint" in argv for argv in runs)
+
+
+@pytest.mark.parametrize(
+    ("spec", "refused"),
+    [
+        ("einops", False),
+        ("git+https://github.com/o/r.git", False),
+        ("git+https://x:tok@github.com/o/r.git", True),
+        ("-e .", True),
+    ],
+)
+def test_package_entries_that_are_refused(spec: str, refused: bool) -> None:
+    assert (package_problem(spec) is not None) is refused
+
+
+# -- launch plan ------------------------------------------------------------------------------------
+
+GPU = DoctorReport.from_dict(
+    {
+        "devices": [{"name": "RTX 5090", "capability": [12, 0], "vram_total": 32 << 30}],
+        "torch": {"cuda": "12.8", "arch_list": ["sm_120"], "sage_version": "2.2.0"},
+    }
+)
+
+
+def launch(paths: BootPaths, help_text: str | None = "", **env: str) -> dict[str, object]:
+    layout = plan_storage(settings(**env), paths, VolumeInfo(False, False, None))
+    prepare_folders(layout, owner=None)
+    plan = plan_launch(
+        paths=paths,
+        options=BootOptions(),
+        layout=layout,
+        settings=settings(**env),
+        gpu=GPU,
+        help_text=help_text,
+    )
+    return plan.to_dict()
+
+
+def test_fp8_weights_already_on_the_volume_count(paths: BootPaths) -> None:
+    layout = plan_storage(settings(), paths, VolumeInfo(False, False, None))
+    prepare_folders(layout, owner=None)
+    assert fp8_evidence(settings(), layout) is None
+    (layout.models / "diffusion_models" / "flux1-dev-fp8-e4m3fn.safetensors").touch()
+    assert fp8_evidence(settings(), layout) == (
+        "diffusion_models/flux1-dev-fp8-e4m3fn.safetensors is on the models volume"
+    )
+
+
+def test_without_help_text_nothing_is_dropped_and_user_args_come_last(paths: BootPaths) -> None:
+    plan = launch(paths, None, COMFYUI_ARGS="--preview-method auto --lowvram", PARANOID_MODE="true")
+    argv = plan["argv"]
+    assert isinstance(argv, list)
+    assert argv[-3:] == ["--preview-method", "auto", "--lowvram"]
+    assert "--disable-metadata" in argv  # PARANOID_MODE: no workflow in images
+    assert "--use-sage-attention" in argv
+    assert plan["dropped"] == []
+
+
+# -- exit cleanup, report, log ------------------------------------------------------------------------
+
+
+def test_exit_cleanup_overwrites_then_removes(tmp_path: Path) -> None:
+    secret = tmp_path / "secrets.json"
+    secret.write_text(json.dumps({"huggingface": CANARY_HF}))
+    folder = tmp_path / "filebrowser"
+    folder.mkdir()
+    (folder / "filebrowser.db").write_text("db")
+    report = run_exit_cleanup(
+        ExitPlan(secret_files=(secret, tmp_path / "absent"), folders=(folder,))
+    )
+    assert not secret.exists() and not folder.exists()
+    assert str(secret) in report.removed and str(tmp_path / "absent") in report.missing
+    assert report.failed == []
+
+
+def test_report_never_holds_a_secret_and_is_replaced_atomically(tmp_path: Path) -> None:
+    registry = SecretRegistry()
+    registry.add(CANARY_HF)
+    report = BootReport(tmp_path / "boot-report.json", registry)
+    report.declare_steps([("settings", "Settings")])
+    report.step_started("settings")
+    report.step_done("settings", "failed", f"oops {CANARY_HF}")
+    text = (tmp_path / "boot-report.json").read_text()
+    assert CANARY_HF not in text and "oops ***" in text
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert stat.S_IMODE((tmp_path / "boot-report.json").stat().st_mode) == 0o644
+
+
+def test_log_masks_secrets_and_colours_only_terminals() -> None:
+    registry = SecretRegistry()
+    registry.add(CANARY_CIVITAI)
+    stream = io.StringIO()
+    log = BootLog(stream, registry=registry)
+    log.ok("secrets", f"token {CANARY_CIVITAI}")
+    log.debug("secrets", "detail")
+    log.announce_once("FileBrowser password", "s3cret-shown-once")
+    text = stream.getvalue()
+    assert CANARY_CIVITAI not in text and "\033[" not in text
+    assert "detail" not in text
+    assert text.count("s3cret-shown-once") == 1
+    coloured = io.StringIO()
+    BootLog(coloured, colour=True, debug=True).debug("x", "detail")
+    assert "\033[2m" in coloured.getvalue()
+
+
+# -- supervision ------------------------------------------------------------------------------------
+
+
+async def test_a_service_that_keeps_crashing_is_given_up(tmp_path: Path) -> None:
+    states: list[dict[str, object]] = []
+    spec = ServiceSpec(
+        name="crasher",
+        argv=[sys.executable, "-c", "raise SystemExit(7)"],
+        env=dict(os.environ),
+        cwd=tmp_path,
+        run_as=RunAs(name="me"),
+        max_restarts=2,
+        backoff_base=0.01,
+    )
+    service = Service(spec, BootLog(io.StringIO()), lambda _name, fields: states.append(fields))
+    service.start()
+    await service.finished()
+    assert service.gave_up and service.restarts == 2
+    assert states[-1] == {"state": "failed", "exit_code": 7, "ready": False}
+
+
+# -- image build helpers and the RunPod template --------------------------------------------------
+
+
+def test_constraints_freeze_installed_versions_only() -> None:
+    from importlib.metadata import version
+
+    from bootstrap.image import constraints
+
+    text = constraints(["pytest", "no-such-package-anywhere"])
+    assert text == f"pytest=={version('pytest')}\n"
+
+
+def test_check_arch_fails_without_the_kernels(tmp_path: Path) -> None:
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho sm_80 sm_86 sm_90\n")
+    fake.chmod(0o755)
+    from bootstrap.image import missing_arches
+
+    assert missing_arches(["sm_90", "sm_120"], python=str(fake)) == ["sm_120"]
+
+
+def test_runpod_template_documents_every_setting() -> None:
+    template = json.loads((Path(__file__).parents[1] / "runpod-template.json").read_text())
+    assert template["ports"] == "7860/http,8080/http"
+    assert template["volumeMountPath"] == "/workspace"
+    assert template["env"]["HF_REPOS_TO_DOWNLOAD"] == "black-forest-labs/FLUX.1-dev"
+    documented = {v["key"] for v in template["phoenix"]["variables"]}
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        names = [alias] if isinstance(alias, str) else list(getattr(alias, "choices", []))
+        upper = {n for n in names if isinstance(n, str) and n.isupper()}
+        if upper and not upper & documented and "PHOENIX_CONTAINER" not in upper:
+            raise AssertionError(f"{sorted(upper)} missing from runpod-template.json")
+    assert set(template["env"]) <= documented
