@@ -220,3 +220,26 @@ async def test_preload_reports_bad_entries_and_fetches_the_rest(
 
 def test_unset_variables_preload_nothing(make_settings: Callable[..., Settings]) -> None:
     assert preload_entries(make_settings()) == []
+
+
+async def test_a_new_job_is_announced_before_it_gets_a_slot(
+    file_server: FileServer, make_settings: Callable[..., Settings]
+) -> None:
+    file_server.per_connection_rate = 1 << 20
+    for name in ("q1.safetensors", "q2.safetensors"):
+        file_server.add(name, MODEL)
+    async with Phoenix(make_settings(engine="python", max_concurrent_downloads=1)) as phoenix:
+        sub = phoenix.events.subscribe()
+        jobs, _ = await phoenix.manager.submit(
+            [_link(file_server, "q1.safetensors"), _link(file_server, "q2.safetensors")],
+            origin="panel",
+        )
+        seen: dict[str, str] = {}
+        while len(seen) < 2:
+            kind, data = await asyncio.wait_for(sub.get(), 5)
+            if kind == "job":
+                seen.setdefault(data["id"], data["state"])
+        assert set(seen) == {j.id for j in jobs}
+        assert seen[jobs[1].id] == "queued"
+        for job in jobs:
+            await phoenix.manager.cancel(job.id)

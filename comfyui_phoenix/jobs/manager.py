@@ -253,6 +253,7 @@ class JobManager:
             self._finish(job, JobState.DONE)
             return job
         self._journal(job)
+        self._set(job, JobState.QUEUED)  # announced at once, even while it waits for a slot
         self._start(job)
         return job
 
