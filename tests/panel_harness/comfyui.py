@@ -1,0 +1,126 @@
+"""The real ComfyUI in a subprocess, with this package as its only custom node.
+
+ComfyUI runs from its checkout with ``--base-directory`` pointing at a temporary folder
+whose ``custom_nodes/`` links to this repository, so the checkout itself is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+NODE_NAME = "comfyui-phoenix"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def frontend_root(source: Path, into: Path) -> Path:
+    """The static folder of a ``comfyui_frontend_package`` wheel (unpacked) or folder."""
+    if source.is_file():
+        with zipfile.ZipFile(source) as wheel:
+            wheel.extractall(into)
+        source = into
+    for candidate in (source, source / "static", source / "comfyui_frontend_package" / "static"):
+        if (candidate / "index.html").is_file():
+            return candidate
+    raise FileNotFoundError(f"no frontend index.html under {source}")
+
+
+class ComfyUI:
+    """One ComfyUI process on a free port; :meth:`stop` ends it."""
+
+    def __init__(self, checkout: Path, python: Path, base: Path) -> None:
+        self.checkout = checkout
+        self.python = python
+        self.base = base
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = base / "comfyui.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, env: dict[str, str], args: list[str], timeout: float = 180) -> ComfyUI:
+        custom_nodes = self.base / "custom_nodes"
+        custom_nodes.mkdir(parents=True, exist_ok=True)
+        (custom_nodes / NODE_NAME).symlink_to(REPO, target_is_directory=True)
+        settings = self.base / "user" / "default" / "comfy.settings.json"
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        # Skip the first-visit template dialog, which would cover the sidebar.
+        settings.write_text('{"Comfy.TutorialCompleted": true}\n')
+        command = [
+            str(self.python),
+            "main.py",
+            "--cpu",
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--base-directory",
+            str(self.base),
+            *args,
+        ]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.checkout,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"ComfyUI exited before answering:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/system_stats", timeout=2):  # noqa: S310 - loopback
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.25)
+        raise RuntimeError(f"ComfyUI did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
+
+    def import_failure(self) -> str | None:
+        """ComfyUI's log tail (with its traceback) when it could not import Phoenix, else None."""
+        line = _import_line(self.log())
+        return None if line is not None and "IMPORT FAILED" not in line else self.log_tail()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+
+def _import_line(log: str) -> str | None:
+    """The row of ComfyUI's import-time table for Phoenix."""
+    for line in reversed(log.splitlines()):
+        if line.rstrip().endswith(f"custom_nodes/{NODE_NAME}") and " seconds" in line:
+            return line
+    return None

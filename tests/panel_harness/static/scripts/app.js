@@ -1,0 +1,109 @@
+// Stand-in for ComfyUI's scripts/app.js: registerExtension (setup is called once the page is
+// ready), extensionManager.registerSidebarTab (a button that renders the tab into a fresh
+// element and destroys it on close), toast.add (recorded), refreshComboInNodes (counted), and
+// a tiny graph with LiteGraph.createNode for the loader-node action.
+
+const harness = (window.__harness = window.__harness ?? {});
+harness.toasts = [];
+harness.refreshes = 0;
+
+// The widgets of the core loader nodes, as ComfyUI's object_info describes them.
+const NODE_WIDGETS = {
+  CheckpointLoaderSimple: ["ckpt_name"],
+  UNETLoader: ["unet_name", "weight_dtype"],
+  LoraLoader: ["lora_name", "strength_model", "strength_clip"],
+  VAELoader: ["vae_name"],
+  CLIPLoader: ["clip_name", "type"],
+};
+
+let nextNodeId = 1;
+function createNode(type) {
+  const names = NODE_WIDGETS[type];
+  if (!names) return null;
+  return {
+    id: nextNodeId++,
+    type,
+    title: type,
+    pos: [0, 0],
+    properties: {},
+    widgets: names.map((name) => ({ name, value: "", options: { values: harness.comboValues?.[name] ?? [] } })),
+  };
+}
+window.LiteGraph = { createNode };
+
+const graph = {
+  nodes: [],
+  add(node) {
+    this.nodes.push(node);
+  },
+  setDirtyCanvas() {},
+};
+
+const sidebar = document.querySelector(".side-bar");
+const content = document.querySelector(".sidebar-content");
+const tabs = [];
+let openTab = null;
+
+function closeTab() {
+  if (!openTab) return;
+  openTab.tab.destroy?.();
+  openTab.element.remove();
+  openTab.button.setAttribute("aria-pressed", "false");
+  openTab = null;
+}
+
+function toggleTab(tab, button) {
+  const wasOpen = openTab?.tab === tab;
+  closeTab();
+  if (wasOpen) return;
+  const element = document.createElement("div");
+  element.className = "sidebar-tab";
+  content.append(element);
+  openTab = { tab, button, element };
+  button.setAttribute("aria-pressed", "true");
+  tab.render(element);
+}
+
+// "?no-sidebar" plays an old frontend without sidebar tabs.
+const withSidebar = !new URLSearchParams(window.location.search).has("no-sidebar");
+
+const extensionManager = {
+  registerSidebarTab(tab) {
+    tabs.push(tab);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = `${tab.id}-tab-button side-bar-button`;
+    button.title = tab.tooltip ?? tab.title;
+    button.textContent = tab.title;
+    button.addEventListener("click", () => toggleTab(tab, button));
+    sidebar.append(button);
+  },
+  getSidebarTabs() {
+    return tabs;
+  },
+  toast: {
+    add(message) {
+      harness.toasts.push(message);
+    },
+  },
+};
+if (!withSidebar) {
+  delete extensionManager.registerSidebarTab;
+  delete extensionManager.getSidebarTabs;
+}
+
+export const app = {
+  graph,
+  extensionManager,
+  registerExtension(extension) {
+    // ComfyUI calls setup after the app and its extensions are loaded.
+    setTimeout(() => {
+      extension.setup?.(app);
+      harness.ready = true;
+    }, 0);
+  },
+  async refreshComboInNodes() {
+    harness.refreshes += 1;
+  },
+};
+harness.app = app;

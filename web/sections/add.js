@@ -1,0 +1,171 @@
+// Add: paste any reference, see the plan (files, sizes, destination, present or not,
+// problems), optionally choose another folder, then download.
+
+import { badge, button, h, problem, replaceChildren } from "../lib/dom.js";
+import { formatBytes } from "../lib/format.js";
+
+export const addSection = { id: "add", title: "Add a model", mount };
+
+/** Split the input into references (one per whitespace-separated word). */
+export function splitRefs(text) {
+  return text.split(/\s+/).map((s) => s.trim()).filter(Boolean);
+}
+
+function mount(body, { store, scope, uid }) {
+  const ui = store.ui;
+  const inputId = `${uid}-ref`;
+  const folderId = `${uid}-folder`;
+  const input = h("input", {
+    id: inputId,
+    type: "text",
+    className: "phx-input",
+    value: ui.reference,
+    placeholder: "HuggingFace or CivitAI link, AIR, owner/repo/file…",
+    autocomplete: "off",
+    spellcheck: false,
+  });
+  const check = h("button", { type: "submit", className: "phx-button phx-button--primary", text: "Check" });
+  const folder = h("select", { id: folderId, className: "phx-select" });
+  const planBox = h("div", { className: "phx-plan", attrs: { "aria-live": "polite" } });
+  const message = h("div", { className: "phx-note", attrs: { role: "status" } });
+
+  const form = h(
+    "form",
+    { className: "phx-add", attrs: { novalidate: true } },
+    h("label", { className: "phx-label", htmlFor: inputId, text: "Reference" }),
+    h("div", { className: "phx-row" }, input, check),
+    h(
+      "div",
+      { className: "phx-row phx-row--folder" },
+      h("label", { className: "phx-label phx-label--inline", htmlFor: folderId, text: "Save to" }),
+      folder,
+    ),
+    planBox,
+    message,
+  );
+  body.append(form);
+
+  const fillFolders = () => {
+    const folders = store.capabilities?.folders ?? [];
+    replaceChildren(
+      folder,
+      h("option", { value: "", text: "Automatic" }),
+      folders.map((name) => h("option", { value: name, text: name })),
+    );
+    folder.value = folders.includes(ui.folder) ? ui.folder : "";
+  };
+  fillFolders();
+  scope.subscribe(store, "capabilities", fillFolders);
+
+  async function resolve() {
+    const refs = splitRefs(input.value);
+    message.textContent = "";
+    if (!refs.length) {
+      ui.plan = null;
+      ui.planError = { detail: "Paste a reference first.", hint: "For example owner/repo/file.safetensors or a CivitAI link." };
+      showPlan();
+      input.focus();
+      return;
+    }
+    planBox.setAttribute("aria-busy", "true");
+    replaceChildren(planBox, h("div", { className: "phx-note", text: "Checking…" }));
+    try {
+      ui.plan = await store.client.post("/resolve", withFolder({ refs }, ui.folder));
+      ui.plan.refs = refs;
+      ui.planError = null;
+    } catch (err) {
+      ui.plan = null;
+      ui.planError = err;
+    } finally {
+      planBox.removeAttribute("aria-busy");
+    }
+    showPlan();
+  }
+
+  async function download() {
+    const plan = ui.plan;
+    if (!plan) return;
+    try {
+      const answer = await store.submit(plan.refs, ui.folder || undefined);
+      const queued = (answer.jobs ?? []).filter((j) => !j.skipped).length;
+      const present = (answer.jobs ?? []).length - queued;
+      message.textContent = queuedText(queued, present);
+      ui.plan = null;
+      ui.reference = input.value = "";
+      showPlan();
+      for (const p of answer.problems ?? []) planBox.append(problem(p, { ref: p.ref }));
+      store.ui.open.add("downloads");
+      body.closest(".phx-panel")?.querySelector('[data-section="downloads"]')?.setAttribute("open", "");
+    } catch (err) {
+      ui.planError = err;
+      showPlan();
+    }
+  }
+
+  function showPlan() {
+    replaceChildren(planBox);
+    if (ui.planError) planBox.append(problem(ui.planError));
+    const plan = ui.plan;
+    if (!plan) return;
+    for (const p of plan.problems ?? []) planBox.append(problem(p, { ref: p.ref }));
+    const files = plan.files ?? [];
+    if (files.length) {
+      planBox.append(h("ul", { className: "phx-list phx-plan__files" }, files.map(planFile)));
+      const missing = files.filter((f) => !f.present);
+      planBox.append(
+        h("div", { className: "phx-plan__total", text: totalText(files.length, missing.length, plan.missing_bytes) }),
+      );
+      if (missing.length) {
+        planBox.append(button("Download", download, { kind: "primary", icon: "pi-download", className: "phx-download" }));
+      }
+    }
+  }
+
+  scope.listen(form, "submit", (event) => {
+    event.preventDefault();
+    check.disabled = true;
+    resolve().finally(() => {
+      check.disabled = false;
+    });
+  });
+  scope.listen(input, "input", () => {
+    ui.reference = input.value;
+  });
+  scope.listen(folder, "change", () => {
+    ui.folder = folder.value;
+    if (ui.plan) resolve();
+  });
+  showPlan();
+}
+
+function withFolder(body, folder) {
+  return folder ? { ...body, folder } : body;
+}
+
+function planFile(file) {
+  const where = file.relpath || [file.folder, file.subfolder, file.filename].filter(Boolean).join("/");
+  return h(
+    "li",
+    { className: "phx-item" },
+    h(
+      "div",
+      { className: "phx-item__top" },
+      h("span", { className: "phx-item__name", text: file.filename, title: file.url }),
+      file.present ? badge("present", "ok") : badge(formatBytes(file.size), "new"),
+    ),
+    h("div", { className: "phx-item__sub", text: `→ ${where}` }),
+    file.folder_reason ? h("div", { className: "phx-item__why", text: file.folder_reason }) : null,
+  );
+}
+
+function totalText(count, missing, bytes) {
+  if (!missing) return `All ${count === 1 ? "the file is" : `${count} files are`} already here.`;
+  return `${missing} of ${count} ${count === 1 ? "file" : "files"} to download, ${formatBytes(bytes)}.`;
+}
+
+function queuedText(queued, present) {
+  const parts = [];
+  if (queued) parts.push(`${queued} ${queued === 1 ? "download" : "downloads"} queued`);
+  if (present) parts.push(`${present} already present`);
+  return parts.length ? `${parts.join(", ")}.` : "Nothing to download.";
+}

@@ -1,0 +1,179 @@
+// Downloads: the live list. Rows are updated in place, so a focused button keeps focus
+// while progress events stream in.
+
+import { badge, button, h, problem, progressBar, replaceChildren, setProgress } from "../lib/dom.js";
+import { formatBytes, formatDuration, formatPercent, formatSpeed, jobFraction } from "../lib/format.js";
+import { loaderFor } from "../lib/loaders.js";
+import { isActive } from "../lib/store.js";
+
+export const downloadsSection = { id: "downloads", title: "Downloads", mount };
+
+const STATE_LABELS = {
+  queued: "queued",
+  waiting: "waiting",
+  downloading: "downloading",
+  paused: "paused",
+  done: "done",
+  failed: "failed",
+  cancelled: "cancelled",
+};
+const STATE_KIND = { done: "ok", failed: "error", cancelled: "muted", paused: "warn", downloading: "info" };
+
+function mount(body, { store, host, scope }) {
+  const summary = h("div", { className: "phx-note phx-downloads__summary" });
+  const list = h("ul", { className: "phx-list phx-jobs", attrs: { "aria-label": "Downloads" } });
+  const empty = h("div", { className: "phx-empty", text: "No downloads yet. Check a reference above to add one." });
+  const clear = button("Clear finished", () => {
+    for (const job of store.jobs.values()) if (!isActive(job)) store.ui.hidden.add(job.id);
+    render();
+  }, { kind: "quiet", className: "phx-clear" });
+  body.append(h("div", { className: "phx-row phx-row--between" }, summary, clear), list, empty);
+  store.ui.hidden ??= new Set();
+  const rows = new Map();
+
+  function render() {
+    const jobs = [...store.jobs.values()].filter((j) => !store.ui.hidden.has(j.id)).reverse();
+    const keep = new Set(jobs.map((j) => j.id));
+    for (const [id, row] of rows) {
+      if (!keep.has(id)) {
+        row.element.remove();
+        rows.delete(id);
+      }
+    }
+    let previous = null;
+    for (const job of jobs) {
+      let row = rows.get(job.id);
+      if (!row) {
+        row = jobRow(job, { store, host });
+        rows.set(job.id, row);
+      } else {
+        row.update(job);
+      }
+      const expected = previous ? previous.nextSibling : list.firstChild;
+      if (expected !== row.element) list.insertBefore(row.element, expected);
+      previous = row.element;
+    }
+    empty.hidden = jobs.length > 0;
+    clear.hidden = !jobs.some((j) => !isActive(j));
+    summary.textContent = summaryText(jobs);
+  }
+
+  render();
+  scope.subscribe(store, "jobs", render);
+}
+
+function summaryText(jobs) {
+  const active = jobs.filter((j) => j.state === "downloading");
+  const waiting = jobs.filter((j) => j.state === "queued" || j.state === "waiting").length;
+  const parts = [];
+  if (active.length) {
+    const speed = active.reduce((sum, j) => sum + (j.speed || 0), 0);
+    parts.push(`${active.length} downloading${speed ? ` · ${formatSpeed(speed)}` : ""}`);
+  }
+  if (waiting) parts.push(`${waiting} waiting`);
+  return parts.join(" · ");
+}
+
+/** One job's row; `update(job)` refreshes it in place. */
+function jobRow(initial, { store, host }) {
+  const name = h("span", { className: "phx-item__name" });
+  const state = h("span");
+  const where = h("div", { className: "phx-item__sub" });
+  const bar = progressBar(null, `${initial.filename} progress`);
+  const meta = h("div", { className: "phx-item__meta" });
+  const errorSlot = h("div");
+  const actions = h("div", { className: "phx-actions" });
+  const note = h("div", { className: "phx-note", attrs: { role: "status" } });
+  const element = h(
+    "li",
+    { className: "phx-item phx-job" },
+    h("div", { className: "phx-item__top" }, name, state),
+    where,
+    bar,
+    meta,
+    errorSlot,
+    actions,
+    note,
+  );
+  let job = initial;
+  let shownState = null;
+  let shownError = null;
+
+  const control = (action) => async () => {
+    note.textContent = "";
+    try {
+      await store.control(job.id, action);
+    } catch (err) {
+      replaceChildren(note, problem(err));
+    }
+  };
+
+  const addNode = async () => {
+    const result = await host.addLoaderNode(job);
+    note.textContent = result.ok ? `Added a ${result.type} node to the canvas.` : result.reason;
+  };
+
+  function buttonsFor() {
+    const out = [];
+    if (["queued", "waiting", "downloading"].includes(job.state)) {
+      out.push(button("Pause", control("pause"), { icon: "pi-pause", title: `Pause ${job.filename}` }));
+    }
+    if (job.state === "paused") {
+      out.push(button("Resume", control("resume"), { icon: "pi-play", title: `Resume ${job.filename}` }));
+    }
+    if (isActive(job)) {
+      out.push(button("Cancel", control("cancel"), { icon: "pi-times", title: `Cancel ${job.filename}`, kind: "danger" }));
+    }
+    if (job.state === "failed" || job.state === "cancelled") {
+      out.push(button("Retry", control("retry"), { icon: "pi-refresh", title: `Retry ${job.filename}` }));
+    }
+    if (job.state === "done" && loaderFor(job.folder) && host.canAddNodes()) {
+      out.push(
+        button("Add loader node", addNode, {
+          icon: "pi-plus",
+          title: `Add loader node: ${loaderFor(job.folder).type} with ${job.filename}`,
+        }),
+      );
+    }
+    return out;
+  }
+
+  function update(next) {
+    job = next;
+    element.dataset.state = job.state;
+    element.dataset.jobId = job.id;
+    name.textContent = job.filename;
+    name.title = `${job.filename}\n${job.ref}`;
+    where.textContent = `${job.relpath}${job.origin && job.origin !== "panel" ? ` · from ${job.origin}` : ""}`;
+    const fraction = jobFraction(job);
+    setProgress(bar, fraction);
+    meta.textContent = metaText(job, fraction);
+    if (job.state !== shownState) {
+      replaceChildren(state, badge(STATE_LABELS[job.state] ?? job.state, STATE_KIND[job.state]));
+      const focused = actions.contains(document.activeElement) ? document.activeElement.textContent : null;
+      replaceChildren(actions, buttonsFor());
+      // Keep keyboard users where they were: focus the button that replaced the pressed one.
+      if (focused !== null) (actions.querySelector("button") ?? element).focus?.();
+      shownState = job.state;
+    }
+    if (job.error !== shownError) {
+      replaceChildren(errorSlot, job.error ? problem(job.error) : null);
+      shownError = job.error;
+    }
+  }
+
+  element.tabIndex = -1;
+  update(initial);
+  return { element, update };
+}
+
+function metaText(job, fraction) {
+  if (job.state === "done") return job.skipped ? `Already present · ${formatBytes(job.total)}` : formatBytes(job.total);
+  const parts = [];
+  parts.push(job.total ? `${formatBytes(job.done)} of ${formatBytes(job.total)} (${formatPercent(fraction)})` : formatBytes(job.done));
+  if (job.state === "downloading") {
+    if (job.speed) parts.push(formatSpeed(job.speed));
+    if (job.eta !== null && job.eta !== undefined) parts.push(`${formatDuration(job.eta)} left`);
+  }
+  return parts.join(" · ");
+}
