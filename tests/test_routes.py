@@ -151,6 +151,7 @@ async def test_a_gated_reference_explains_itself(serve: ClientMaker, hf_server: 
     )
     body = await response.json()
     assert response.status in (401, 403)
+    assert body["error"] == "gated" and body["detail"] and body["hint"]
     (problem,) = body["problems"]
     assert problem["error"] == "gated"
     assert problem["licence_url"].endswith("/acme/gated-model")

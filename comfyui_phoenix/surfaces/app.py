@@ -19,6 +19,14 @@ from .. import __version__
 from ..errors import PhoenixError
 from ..folders import ModelLayout
 from ..jobs.preload import PreloadRun, preload_entries
+from ..security.cleanup import (
+    CleanupPlan,
+    CleanupRoots,
+    StorageMode,
+    check_allowed,
+    container_environ,
+    plan_cleanup,
+)
 from ..security.redact import redact
 from ..service import Phoenix
 from ..settings import Settings
@@ -42,6 +50,7 @@ class PhoenixApp:
         tokens_file: Path | None = None,
         preload: bool = True,
         gpu: GpuSampler | None = None,
+        cleanup_roots: Callable[[], CleanupRoots] | None = None,
     ) -> None:
         self.settings = settings
         self._layout = layout
@@ -54,6 +63,9 @@ class PhoenixApp:
         self.preload: PreloadRun | None = None
         self.preload_error: dict[str, Any] | None = None
         self.cleanup_report: dict[str, Any] | None = None
+        #: Where cleanup acts (ComfyUI's folders are known only inside it); None: from the
+        #: environment and ``/etc/phoenix/runtime.env``.
+        self.cleanup_roots = cleanup_roots
         self._preload_task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
         self.on_started: list[Callable[[PhoenixApp], None]] = []
@@ -129,6 +141,23 @@ class PhoenixApp:
             log.exception("Phoenix could not start; its routes answer 503")
         yield
         await self.close()
+
+    def plan_cleanup(self) -> CleanupPlan:
+        """The container's cleanup plan (blocking: it walks the roots).
+
+        Raises:
+            ForbiddenError: outside the container (the panel cannot force a scope).
+        """
+        check_allowed(container=self.settings.container)
+        environ = container_environ()
+        if self.cleanup_roots is not None:
+            roots = self.cleanup_roots()
+        else:
+            roots = CleanupRoots.from_environment(
+                environ, self.settings, models_dir=self.service.layout.root
+            )
+        mode = StorageMode.from_environment(environ, self.settings)
+        return plan_cleanup(roots, mode, container=True)
 
     # -- views the routes and events share ----------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import __version__
-from ..errors import PhoenixError
+from ..errors import ConfigError, PhoenixError
 from ..jobs.manager import Job, JobState, PlanResult
 from ..jobs.preload import preload_entries
 from ..security.redact import RedactingFilter
@@ -76,6 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check GPU, driver and torch compatibility")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     doctor.set_defaults(run=_run_doctor)
+
+    cleanup = commands.add_parser(
+        "cleanup",
+        help="remove secrets, logs, caches and user data as the storage mode says (container only)",
+    )
+    cleanup.add_argument("--dry-run", action="store_true", help="list the plan, remove nothing")
+    cleanup.add_argument(
+        "--force",
+        action="store_true",
+        help="outside the container: remove Phoenix's own files under --scope",
+    )
+    cleanup.add_argument("--scope", type=Path, help="touch nothing outside this folder")
+    _models_dir_option(cleanup)
+    cleanup.add_argument("--json", action="store_true", help="print the plan or report as JSON")
+    cleanup.set_defaults(run=_run_cleanup)
     return parser
 
 
@@ -319,6 +334,43 @@ def _jsonable(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
     return value
+
+
+def _run_cleanup(args: argparse.Namespace, settings: Settings) -> int:
+    from ..security.cleanup import (
+        CleanupRoots,
+        StorageMode,
+        check_allowed,
+        container_environ,
+        execute_plan,
+        plan_cleanup,
+    )
+    from ..service import default_models_root
+
+    check_allowed(container=settings.container, force=args.force, scope=args.scope)
+    if args.scope is not None and not args.scope.is_dir():
+        raise ConfigError(
+            f"--scope {args.scope} is not a folder.", hint="Name an existing folder with --scope."
+        )
+    environ = container_environ()
+    roots = CleanupRoots.from_environment(
+        environ, settings, models_dir=default_models_root(settings)
+    )
+    mode = StorageMode.from_environment(environ, settings)
+    plan = plan_cleanup(roots, mode, container=settings.container, scope=args.scope)
+    if args.dry_run:
+        print(json.dumps(plan.to_dict(), indent=2) if args.json else "\n".join(plan.lines()))
+        return 0
+    if not args.json:
+        print("\n".join(plan.lines()))
+    report = execute_plan(plan)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+    for failure in report.failed:
+        print(f"phoenix: could not remove {failure['path']}: {failure['error']}", file=sys.stderr)
+    return EXIT_FAILED if report.failed else 0
 
 
 def _run_doctor(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..folders import LEGACY_FOLDERS, normalize_folder
-from ..settings import load_settings
+from ..settings import Settings, load_settings
 
 log = logging.getLogger("phoenix")
 
@@ -91,6 +91,10 @@ def install() -> None:
 
     server = PromptServer.instance
     settings = load_settings()
+    if settings.comfy_auth:
+        # First, before anything else here can fail: a ComfyUI without the gate would be
+        # public (the bootstrap's probe would then stop it).
+        _install_gate(server, settings)
     runtime = settings.runtime_dir
     if runtime is not None:
         tokens_file = runtime / "panel-tokens.json"
@@ -105,10 +109,39 @@ def install() -> None:
             "container": Path(os.path.abspath(os.sep)),
         },
         tokens_file=tokens_file,
+        cleanup_roots=lambda: _cleanup_roots(app),
     )
     register(server.routes)
     app.attach(server.app)
     app.on_started.append(_wire_notices)
+
+
+def _install_gate(server: Any, settings: Settings) -> None:
+    """The login gate in front of every ComfyUI route and the websocket."""
+    from ..security.gate import Gate, GateConfig, install_gate, load_credentials
+
+    gate = Gate(GateConfig.for_settings(settings))
+    runtime = settings.runtime_dir
+    handoff = runtime / "secrets.json" if runtime is not None else None
+    install_gate(server.app, gate, lambda: load_credentials(settings, handoff))
+    gate.register(server.routes)
+
+
+def _cleanup_roots(app: Any) -> Any:
+    """Cleanup's roots, with the folders ComfyUI was started with."""
+    import folder_paths
+
+    from ..security.cleanup import CleanupRoots, container_environ
+
+    return CleanupRoots.from_environment(
+        container_environ(),
+        app.settings,
+        comfy_input=Path(folder_paths.get_input_directory()),
+        comfy_output=Path(folder_paths.get_output_directory()),
+        comfy_user=Path(folder_paths.get_user_directory()),
+        comfy_temp=Path(folder_paths.get_temp_directory()),
+        models_dir=app.service.layout.root,
+    )
 
 
 def running_app() -> Any:

@@ -25,6 +25,8 @@ from ..errors import BadRequestError, ForbiddenError, NotFoundError, PhoenixErro
 from ..folders import MODEL_EXTENSIONS, MODEL_FOLDERS, normalize_folder
 from ..naming import contained_path
 from ..refs import parse_destination
+from ..security.cleanup import execute_plan
+from ..security.gate import AUTHENTICATED
 from ..security.redact import redact
 from ..security.secrets import TokenName, write_secret_file
 from .app import PHOENIX_APP, PhoenixApp
@@ -44,6 +46,12 @@ class RefsBody(BaseModel):
 
     refs: list[str] = Field(min_length=1, max_length=MAX_REFS)
     folder: str | None = Field(default=None, max_length=256)
+
+
+class CleanupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    confirm: Literal[True]
 
 
 class TokensBody(BaseModel):
@@ -103,11 +111,11 @@ async def json_body(request: web.Request) -> Any:
 
 def is_trusted_local(request: web.Request, api_token: str | None) -> bool:
     """A loopback client that did not come through a proxy, or one with the API token."""
+    if request.get(AUTHENTICATED) or getattr(request, "phoenix_authenticated", False):
+        return True  # let through by the login gate (a session or its bearer token)
     header = request.headers.get("Authorization", "")
     if api_token and header.startswith("Bearer "):
         return hmac.compare_digest(header[7:].strip().encode(), api_token.encode())
-    if getattr(request, "phoenix_authenticated", False):
-        return True
     forwarded = any(h in request.headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-IP"))
     remote = request.remote or ""
     return not forwarded and remote in ("127.0.0.1", "::1", "localhost")
@@ -143,6 +151,8 @@ def register(routes: web.RouteTableDef, prefix: str = PREFIX) -> None:
     add("GET", "/tokens", get_tokens)
     add("PUT", "/tokens", put_tokens)
     add("GET", "/events", events)
+    add("GET", "/cleanup/plan", cleanup_plan)
+    add("POST", "/cleanup", run_cleanup)
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -192,10 +202,12 @@ async def submit_downloads(request: web.Request) -> web.Response:
     destination = parse_destination(body.folder) if body.folder else None
     manager = phoenix(request).service.manager
     jobs, plan = await manager.submit(body.refs, origin="panel", destination=destination)
-    status_code = 202 if jobs or not plan.problems else _problem_status(plan.problems[0].error)
-    return web.json_response(
-        {"jobs": [j.to_dict() for j in jobs], **plan.to_dict()}, status=status_code
-    )
+    body_out = {"jobs": [j.to_dict() for j in jobs], **plan.to_dict()}
+    if jobs or not plan.problems:
+        return web.json_response(body_out, status=202)
+    # Nothing could be queued: the answer is the first problem, in the usual error shape.
+    first = plan.problems[0].error
+    return web.json_response({**first.to_dict(), **body_out}, status=_problem_status(first))
 
 
 def _problem_status(error: PhoenixError) -> int:
@@ -316,3 +328,20 @@ async def put_tokens(request: web.Request) -> web.Response:
 
 async def events(request: web.Request) -> web.StreamResponse:
     return await events_stream(request, phoenix(request))
+
+
+async def cleanup_plan(request: web.Request) -> web.Response:
+    require_trusted(request)
+    plan = await asyncio.to_thread(phoenix(request).plan_cleanup)
+    return web.json_response(plan.to_dict())
+
+
+async def run_cleanup(request: web.Request) -> web.Response:
+    """Carry out the same plan ``GET cleanup/plan`` shows; the body must say ``confirm: true``."""
+    require_trusted(request)
+    CleanupBody.model_validate(await json_body(request))
+    app = phoenix(request)
+    plan = await asyncio.to_thread(app.plan_cleanup)
+    report = (await asyncio.to_thread(execute_plan, plan)).to_dict()
+    app.cleanup_report = report
+    return web.json_response(report)

@@ -1,0 +1,870 @@
+"""The login gate in front of ComfyUI: every route and the websocket need a session or a token.
+
+ComfyUI has no authentication, and RunPod publishes every port on a public proxy URL.
+With ``COMFY_AUTH`` on (the container's default) Phoenix adds an aiohttp middleware to
+ComfyUI's app, outermost, so it runs before any route, static file, sub-app
+(``/internal``) or the ``/ws`` websocket. A request passes when it carries
+
+* the ``phx_session`` cookie of a live session (made by logging in at ``/phoenix/login``), or
+* ``Authorization: Bearer <PHOENIX_API_TOKEN>`` (compared in constant time).
+
+Only the login page itself and ``/phoenix/health`` (and their ``/api`` aliases) are open;
+loopback is not, since any process or custom node in the container could use it.
+Anonymous browsers are sent to the login page (303); API and websocket clients get 401.
+
+Decisions:
+
+* **Sessions** are 256-bit random tokens kept in memory (by their SHA-256), with an idle
+  and an absolute expiry. They never touch disk; a restart logs everyone out.
+* **SameSite=Lax**, not Strict: RunPod's "Connect" button opens ComfyUI by a top-level
+  navigation from runpod.io, which Strict would send without the cookie (a logged-in user
+  would see the login page). Lax still withholds the cookie from cross-site requests,
+  form posts and websockets. Because sibling pods share ``proxy.runpod.net`` (the same
+  *site*), SameSite alone is not enough: requests authenticated by the cookie are also
+  refused when the browser's Fetch Metadata (``Sec-Fetch-Site``) says they came from
+  another origin, unless they are plain page navigations; browsers without Fetch Metadata
+  are checked by ``Origin`` against the host.
+* **Secure** is set when the browser reached us over HTTPS: directly, or through the proxy
+  (``X-Forwarded-Proto: https``). Behind RunPod's HTTPS-only proxy that is always.
+* **Brute force**: failed logins are counted per client, with an exponential delay after
+  a few free attempts and a lockout after more, plus a ceiling on failures from everyone
+  together. Behind a proxy every request comes from the proxy's address, so the client
+  is the last ``X-Forwarded-For`` hop that is not itself a trusted proxy, and only when
+  the connection comes from a trusted proxy; otherwise it is the peer address. In the
+  container the trusted set is loopback and the private ranges (RunPod's proxy reaches
+  the pod over RunPod's private network; a connection from the internet comes from a
+  public address, whose forwarded headers are ignored). On a local install it is
+  loopback only (a reverse proxy on the same machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import html
+import ipaddress
+import json
+import logging
+import math
+import secrets
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+
+from ..settings import Settings
+from .redact import SECRETS
+from .secrets import verify_password
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "phx_session"
+
+
+def _request_key(name: str, kind: type) -> Any:
+    # aiohttp 3.13 added typed request keys and warns about plain strings; older ones lack them.
+    factory = getattr(web, "RequestKey", None)
+    return factory(name, kind) if factory is not None else name
+
+
+#: The request key the gate sets on every request it let through (see routes.require_trusted).
+AUTHENTICATED: Any = _request_key("phoenix_authenticated", bool)
+#: How the request was let through: ``"session"`` or ``"bearer"``.
+AUTH_METHOD: Any = _request_key("phoenix_auth", str)
+
+LOGIN_PATH = "/phoenix/login"
+LOGOUT_PATH = "/phoenix/logout"
+HEALTH_PATH = "/phoenix/health"
+#: The only routes an anonymous client reaches, with the methods allowed on them.
+OPEN_ROUTES: Mapping[str, frozenset[str]] = {
+    path: methods
+    for base, methods in (
+        (LOGIN_PATH, frozenset({"GET", "HEAD", "POST"})),
+        (HEALTH_PATH, frozenset({"GET", "HEAD"})),
+    )
+    for path in (base, "/api" + base)
+}
+MAX_LOGIN_BODY = 4096
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+_JSON = "application/json"
+
+_LOOPBACK = ("127.0.0.0/8", "::1/128")
+_PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(*cidrs: str) -> tuple[Network, ...]:
+    """Parse CIDR strings into networks (for :attr:`GateConfig.trusted_proxies`)."""
+    return tuple(ipaddress.ip_network(c) for c in cidrs)
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """The gate's tunables; :meth:`for_settings` gives the defaults for a deployment."""
+
+    session_idle: float = 12 * 3600
+    session_lifetime: float = 3 * 24 * 3600
+    max_sessions: int = 256
+    #: Failed logins a client gets without delay.
+    free_attempts: int = 3
+    #: The delay after the first failure beyond the free ones; it doubles with each failure.
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    #: After this many failures in a row a client is locked out for ``lockout`` seconds.
+    lockout_after: int = 10
+    lockout: float = 15 * 60
+    #: Failures older than this are forgotten.
+    failure_window: float = 15 * 60
+    #: Failures from all clients together within ``failure_window`` before every login waits.
+    global_failures: int = 100
+    trusted_proxies: tuple[Network, ...] = field(default_factory=lambda: networks(*_LOOPBACK))
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> GateConfig:
+        """Container: loopback and private ranges are proxies (RunPod's); elsewhere loopback."""
+        cidrs = _LOOPBACK + _PRIVATE if settings.container else _LOOPBACK
+        return cls(trusted_proxies=networks(*cidrs))
+
+
+# -- credentials --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GateCredentials:
+    """Who may log in, and the bearer token API clients present.
+
+    The password is either a :func:`~comfyui_phoenix.security.secrets.hash_password` hash
+    (the container's handoff: the gate never sees the password) or the password itself
+    (``COMFY_PASSWORD``/``FB_PASSWORD`` on a local install).
+    """
+
+    username: str
+    password_hash: str | None = None
+    password: SecretStr | None = None
+    api_token: SecretStr | None = None
+
+    @property
+    def can_log_in(self) -> bool:
+        return bool(self.password_hash or self.password)
+
+    def check_login(self, username: str, password: str) -> bool:
+        """Constant-time check of both fields (blocking: the hash takes a fraction of a second)."""
+        user_ok = _same(username, self.username)
+        if self.password_hash:
+            password_ok = verify_password(self.password_hash, password)
+        elif self.password is not None:
+            password_ok = _same(password, self.password.get_secret_value())
+        else:
+            password_ok = False
+        return user_ok and password_ok
+
+    def check_bearer(self, token: str) -> bool:
+        if self.api_token is None:
+            return False
+        return _same(token, self.api_token.get_secret_value())
+
+
+def _same(given: str, expected: str) -> bool:
+    """Compare digests so neither the content nor the length of ``expected`` leaks by timing."""
+    return hmac.compare_digest(
+        hashlib.sha256(given.encode()).digest(), hashlib.sha256(expected.encode()).digest()
+    )
+
+
+def load_credentials(settings: Settings, handoff: Path | None = None) -> GateCredentials:
+    """The gate's credentials: the bootstrap's ``secrets.json`` first, then the settings.
+
+    ``secrets.json`` keys used: ``api_token``, ``comfy_username``, ``comfy_password_hash``.
+    Without them, ``COMFY_USERNAME``/``COMFY_PASSWORD`` (default: the FileBrowser
+    credentials, ``FB_USERNAME``/``FB_PASSWORD``) and ``PHOENIX_API_TOKEN``.
+    """
+    data = _read_handoff(handoff)
+    api_token = _text(data.get("api_token"))
+    token = SecretStr(api_token) if api_token else settings.api_token
+    password = settings.comfy_password or settings.fb_password
+    creds = GateCredentials(
+        username=_text(data.get("comfy_username"))
+        or settings.comfy_username
+        or settings.fb_username,
+        password_hash=_text(data.get("comfy_password_hash")),
+        password=password,
+        api_token=token,
+    )
+    SECRETS.add(
+        creds.password_hash,
+        creds.password.get_secret_value() if creds.password else None,
+        creds.api_token.get_secret_value() if creds.api_token else None,
+    )
+    if not creds.can_log_in:
+        log.error(
+            "The login gate has no password: nobody can log in. "
+            "Set COMFY_PASSWORD (or FB_PASSWORD); API clients can still use PHOENIX_API_TOKEN."
+        )
+    return creds
+
+
+def _read_handoff(path: Path | None) -> dict[str, Any]:
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        log.error("The login gate could not read %s: %s", path, type(exc).__name__)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+# -- sessions -----------------------------------------------------------------------------------
+@dataclass
+class _Session:
+    username: str
+    created: float
+    last_seen: float
+
+
+class Sessions:
+    """Live sessions, in memory only, keyed by the SHA-256 of their token."""
+
+    def __init__(self, config: GateConfig, clock: Callable[[], float]) -> None:
+        self._config = config
+        self._clock = clock
+        self._items: OrderedDict[bytes, _Session] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def create(self, username: str) -> str:
+        """A new session; the oldest goes when there are too many."""
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        self._items[_digest(token)] = _Session(username, now, now)
+        while len(self._items) > self._config.max_sessions:
+            self._items.popitem(last=False)
+        return token
+
+    def check(self, token: str) -> bool:
+        """Whether ``token`` is a live session; using it keeps it alive."""
+        key = _digest(token)
+        session = self._items.get(key)
+        if session is None:
+            return False
+        now = self._clock()
+        idle = now - session.last_seen > self._config.session_idle
+        if idle or now - session.created > self._config.session_lifetime:
+            del self._items[key]
+            return False
+        session.last_seen = now
+        return True
+
+    def end(self, token: str) -> None:
+        self._items.pop(_digest(token), None)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+# -- brute-force throttle -----------------------------------------------------------------------
+@dataclass
+class _Failures:
+    count: int
+    last: float
+    blocked_until: float
+
+
+class LoginThrottle:
+    """Failed logins per client, with exponential delay and lockout, and a ceiling for all."""
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self, config: GateConfig, clock: Callable[[], float]) -> None:
+        self._config = config
+        self._clock = clock
+        self._clients: OrderedDict[str, _Failures] = OrderedDict()
+        self._recent: deque[float] = deque()
+
+    def wait(self, client: str) -> float:
+        """Seconds ``client`` must wait before its next attempt (0: go ahead)."""
+        now = self._clock()
+        self._forget_old(now)
+        waits = [0.0]
+        record = self._clients.get(client)
+        if record is not None:
+            waits.append(record.blocked_until - now)
+        if len(self._recent) >= self._config.global_failures:
+            waits.append(self._recent[0] + self._config.failure_window - now)
+        return max(waits)
+
+    def failed(self, client: str) -> float:
+        """Count a failure; return how long the client must now wait."""
+        now = self._clock()
+        self._recent.append(now)
+        record = self._clients.pop(client, None) or _Failures(0, now, now)
+        record.count += 1
+        record.last = now
+        record.blocked_until = now + self._delay(record.count)
+        self._clients[client] = record
+        while len(self._clients) > self.MAX_CLIENTS:
+            self._clients.popitem(last=False)
+        return record.blocked_until - now
+
+    def succeeded(self, client: str) -> None:
+        self._clients.pop(client, None)
+
+    def _delay(self, failures: int) -> float:
+        config = self._config
+        if failures >= config.lockout_after:
+            return config.lockout
+        if failures < config.free_attempts:
+            return 0.0
+        return float(
+            min(config.base_delay * 2 ** (failures - config.free_attempts), config.max_delay)
+        )
+
+    def _forget_old(self, now: float) -> None:
+        horizon = now - self._config.failure_window
+        while self._recent and self._recent[0] < horizon:
+            self._recent.popleft()
+        stale = [k for k, r in self._clients.items() if r.last < horizon and r.blocked_until <= now]
+        for key in stale:
+            del self._clients[key]
+
+
+# -- the gate -----------------------------------------------------------------------------------
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AuthMethod = Literal["session", "bearer"]
+
+
+class Gate:
+    """The middleware, the login and logout handlers, and their shared state."""
+
+    def __init__(
+        self,
+        config: GateConfig | None = None,
+        credentials: GateCredentials | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config or GateConfig()
+        #: None until loaded: every gated request is refused meanwhile (fail closed).
+        self.credentials = credentials
+        self.sessions = Sessions(self.config, clock)
+        self.throttle = LoginThrottle(self.config, clock)
+
+    # -- the middleware --------------------------------------------------------------------
+    def middleware(self) -> Any:
+        """An aiohttp middleware enforcing the gate (see :func:`install_gate`)."""
+
+        @web.middleware
+        async def phoenix_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if is_open_route(request):
+                return await handler(request)
+            method = self.authenticate(request)
+            if method is None:
+                return self.refuse(request)
+            if method == "session" and foreign_request(request, self.config.trusted_proxies):
+                return _json_error(
+                    403,
+                    "cross_site",
+                    "This request came from another site.",
+                    "Use ComfyUI from its own page.",
+                )
+            request[AUTHENTICATED] = True
+            request[AUTH_METHOD] = method
+            return await handler(request)
+
+        return phoenix_gate
+
+    def authenticate(self, request: web.Request) -> AuthMethod | None:
+        """How ``request`` proves who it is, or None when it does not."""
+        creds = self.credentials
+        if creds is None:
+            return None
+        header = request.headers.get("Authorization", "")
+        if header[:7].lower() == "bearer ":
+            return "bearer" if creds.check_bearer(header[7:].strip()) else None
+        token = request.cookies.get(SESSION_COOKIE)
+        if token and self.sessions.check(token):
+            return "session"
+        return None
+
+    def refuse(self, request: web.Request) -> web.StreamResponse:
+        """Browsers go to the login page; API and websocket clients get 401."""
+        if self.credentials is None:
+            return _json_error(
+                503, "starting", "The login gate is starting.", "Retry in a few seconds."
+            )
+        if _wants_page(request):
+            return _redirect(f"{LOGIN_PATH}?next={quote(safe_next(request.path_qs), safe='')}")
+        response = _json_error(
+            401,
+            "auth_required",
+            "Log in first.",
+            f"Open {LOGIN_PATH} in a browser, or send 'Authorization: Bearer <PHOENIX_API_TOKEN>'.",
+        )
+        response.headers["WWW-Authenticate"] = 'Bearer realm="phoenix"'
+        return response
+
+    # -- routes ------------------------------------------------------------------------------
+    def register(self, routes: web.RouteTableDef, prefix: str = "/phoenix") -> None:
+        """Add ``GET|POST {prefix}/login`` and ``POST {prefix}/logout`` to ``routes``."""
+        # No keyword arguments: ComfyUI copies each route to /api with route.kwargs passed
+        # to the decorator, which would fail. GET routes answer HEAD by default.
+        routes.get(prefix + "/login")(self.login_page)
+        routes.post(prefix + "/login")(self.login)
+        routes.post(prefix + "/logout")(self.logout)
+
+    async def login_page(self, request: web.Request) -> web.Response:
+        target = safe_next(request.query.get("next"))
+        if self.authenticate(request) == "session":
+            raise web.HTTPSeeOther(target, headers=_NO_STORE)
+        return login_page_response(request.path, target)
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        as_json = request.content_type == _JSON
+        fields = await _login_fields(request)
+        target = safe_next(fields.get("next"))
+        client = client_address(request, self.config.trusted_proxies)
+        wait = self.throttle.wait(client)
+        if wait > 0:
+            return _too_many(request.path, target, wait, as_json)
+        if foreign_request(request, self.config.trusted_proxies):
+            return _json_error(403, "cross_site", "This login came from another site.", None)
+        creds = self.credentials
+        username, password = fields.get("username", ""), fields.get("password", "")
+        ok = creds is not None and await asyncio.to_thread(creds.check_login, username, password)
+        if not ok:
+            wait = self.throttle.failed(client)
+            log.warning("failed login from %s (next attempt in %.0f s)", client, wait)
+            if as_json:
+                return _json_error(
+                    401, "bad_login", "Wrong username or password.", "Check both and try again."
+                )
+            return login_page_response(
+                request.path, target, "Wrong username or password.", 401, username=username
+            )
+        self.throttle.succeeded(client)
+        assert creds is not None
+        token = self.sessions.create(creds.username)
+        response: web.StreamResponse
+        if as_json:
+            response = web.json_response({"ok": True, "next": target}, headers=_NO_STORE)
+        else:
+            response = _redirect(target)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            path="/",
+            httponly=True,
+            samesite="Lax",
+            secure=came_over_https(request),
+            max_age=int(self.config.session_lifetime),
+        )
+        log.info("login from %s", client)
+        return response
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            self.sessions.end(token)
+        response: web.StreamResponse
+        if request.content_type == _JSON or "text/html" not in request.headers.get("Accept", ""):
+            response = web.json_response({"ok": True}, headers=_NO_STORE)
+        else:
+            response = _redirect(LOGIN_PATH)
+        response.del_cookie(SESSION_COOKIE, path="/")
+        return response
+
+
+def install_gate(
+    app: web.Application,
+    gate: Gate,
+    loader: Callable[[], GateCredentials] | None = None,
+) -> None:
+    """Put ``gate`` in front of every route of ``app`` (call before the app starts).
+
+    The middleware goes first in the chain, so it runs before any other middleware and
+    every handler, sub-apps' included. ``loader`` (reading ``secrets.json``, say) runs in a
+    thread at startup, before the server listens; until it has run, every gated request is
+    refused.
+    """
+    app.middlewares.insert(0, gate.middleware())
+    if loader is None:
+        return
+
+    async def load_credentials_at_startup(_: web.Application) -> None:
+        gate.credentials = await asyncio.to_thread(loader)
+
+    app.on_startup.append(load_credentials_at_startup)
+
+
+# -- request helpers ----------------------------------------------------------------------------
+def is_open_route(request: web.Request) -> bool:
+    """The login page and the health route: by the route that matched, not the raw path."""
+    route = request.match_info.route
+    resource = route.resource
+    if resource is None or resource.canonical not in OPEN_ROUTES:
+        return False
+    # The raw path must say the same: percent-encoded tricks never open another route.
+    return (
+        request.rel_url.raw_path == resource.canonical
+        and request.method in OPEN_ROUTES[resource.canonical]
+    )
+
+
+def _is_websocket(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
+
+
+def _wants_page(request: web.Request) -> bool:
+    return (
+        request.method in _SAFE_METHODS
+        and not _is_websocket(request)
+        and "text/html" in request.headers.get("Accept", "")
+    )
+
+
+def safe_next(target: str | None) -> str:
+    """A same-site relative path to return to after login; anything else becomes ``/``."""
+    if not target or len(target) > 2048 or not target.startswith("/"):
+        return "/"
+    if target.startswith(("//", "/\\")) or any(ord(c) < 0x20 or c == "\\" for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith(LOGIN_PATH):
+        return "/"
+    return target
+
+
+def came_over_https(request: web.Request) -> bool:
+    """Directly over TLS, or over HTTPS to the proxy in front of us."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return request.secure or forwarded == "https"
+
+
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies if ip.version == net.version)
+
+
+def client_address(request: web.Request, proxies: tuple[Network, ...]) -> str:
+    """The address brute-force limits count against.
+
+    The peer, unless the peer is a trusted proxy: then the last ``X-Forwarded-For`` hop
+    that is not a trusted proxy (hops further left were written by the client and prove
+    nothing).
+    """
+    peer = request.remote or "unknown"
+    if not _trusted(peer, proxies):
+        return peer
+    hops = [
+        hop.strip()
+        for value in request.headers.getall("X-Forwarded-For", [])
+        for hop in value.split(",")
+        if hop.strip()
+    ]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a malformed hop: trust nothing further left
+        if not _trusted(hop, proxies):
+            return hop
+    return peer
+
+
+def foreign_request(request: web.Request, proxies: tuple[Network, ...]) -> bool:
+    """Whether a cookie-carrying request was made by a page of another origin.
+
+    Fetch Metadata decides when the browser sends it: only same-origin requests, direct
+    user actions and plain page navigations pass. Otherwise unsafe methods and websockets
+    need an ``Origin`` that names this host (non-browser clients send none).
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        if site in ("same-origin", "none"):
+            return False
+        navigation = request.headers.get("Sec-Fetch-Mode") == "navigate"
+        return not (navigation and request.method in _SAFE_METHODS)
+    if request.method in _SAFE_METHODS and not _is_websocket(request):
+        return False
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    origin_host = urlsplit(origin).netloc.lower()
+    hosts = {request.headers.get("Host", "").lower()}
+    if _trusted(request.remote or "", proxies):
+        hosts.add(request.headers.get("X-Forwarded-Host", "").split(",")[0].strip().lower())
+    return origin_host not in hosts - {""}
+
+
+async def _login_fields(request: web.Request) -> dict[str, str]:
+    if request.content_length is not None and request.content_length > MAX_LOGIN_BODY:
+        raise web.HTTPRequestEntityTooLarge(MAX_LOGIN_BODY, request.content_length)
+    raw = b""
+    while chunk := await request.content.read(MAX_LOGIN_BODY + 1 - len(raw)):
+        raw += chunk
+        if len(raw) > MAX_LOGIN_BODY:
+            raise web.HTTPRequestEntityTooLarge(MAX_LOGIN_BODY, len(raw))
+    text = raw.decode("utf-8", "replace")
+    if request.content_type == _JSON:
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            data = {}
+        pairs = data.items() if isinstance(data, dict) else []
+    else:
+        pairs = parse_qsl(text, keep_blank_values=True)
+    return {str(k): v for k, v in pairs if isinstance(v, str)}
+
+
+# -- responses ----------------------------------------------------------------------------------
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _redirect(location: str) -> web.Response:
+    # Returned, not raised: a middleware's answer must not look like the handler's error.
+    return web.Response(status=303, headers={"Location": location, **_NO_STORE})
+
+
+def _json_error(status: int, error: str, detail: str, hint: str | None) -> web.Response:
+    return web.json_response(
+        {"error": error, "detail": detail, "hint": hint}, status=status, headers=_NO_STORE
+    )
+
+
+def _too_many(path: str, target: str, wait: float, as_json: bool) -> web.Response:
+    seconds = max(1, math.ceil(wait))
+    message = f"Too many failed logins. Try again in {seconds} s."
+    if as_json:
+        response = _json_error(
+            429, "too_many_attempts", message, "Wait, then check the username and password."
+        )
+    else:
+        response = login_page_response(path, target, message, 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+_STYLE = (
+    "body{font:16px system-ui,sans-serif;background:#202020;color:#ddd;display:flex;"
+    "min-height:100vh;margin:0;align-items:center;justify-content:center}"
+    "form{background:#2b2b2b;padding:2rem;border-radius:8px;width:18rem}"
+    "h1{font-size:1.2rem;margin:0 0 1rem}label{display:block;margin:.6rem 0 .2rem}"
+    "input{width:100%;box-sizing:border-box;padding:.45rem;border:1px solid #555;"
+    "border-radius:4px;background:#1b1b1b;color:#eee}"
+    "button{margin-top:1.2rem;width:100%;padding:.5rem;border:0;border-radius:4px;"
+    "background:#3b82f6;color:#fff;font-size:1rem;cursor:pointer}"
+    ".phx-error{color:#f87171;margin:.4rem 0 0}"
+)
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+#: No script, no external anything; the form posts only to this origin; no framing.
+LOGIN_CSP = (
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def login_page_response(
+    action: str, target: str, error: str | None = None, status: int = 200, *, username: str = ""
+) -> web.Response:
+    """The self-contained login page (inline style, no script, strict CSP)."""
+    message = f'<p class="phx-error" role="alert">{html.escape(error)}</p>' if error else ""
+    name = html.escape(username[:128])
+    body = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Log in · ComfyUI</title><style>{_STYLE}</style></head>
+<body><form class="phx-login" method="post" action="{html.escape(action)}">
+<h1>ComfyUI on Phoenix</h1>
+<label for="phx-username">Username</label>
+<input id="phx-username" name="username" value="{name}" autocomplete="username" required autofocus>
+<label for="phx-password">Password</label>
+<input id="phx-password" name="password" type="password" autocomplete="current-password" required>
+<input type="hidden" name="next" value="{html.escape(target)}">
+{message}<button type="submit">Log in</button>
+</form></body></html>
+"""
+    return web.Response(
+        text=body,
+        status=status,
+        content_type="text/html",
+        headers={
+            "Content-Security-Policy": LOGIN_CSP,
+            "X-Frame-Options": "DENY",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            **_NO_STORE,
+        },
+    )
+
+
+# -- the fail-closed probe ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProbeCheck:
+    """One anonymous request and what it got."""
+
+    name: str
+    path: str
+    expected: str
+    status: int | None
+    passed: bool
+    detail: str = ""
+    required: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "expected": self.expected,
+            "status": self.status,
+            "passed": self.passed,
+            "detail": self.detail,
+            "required": self.required,
+        }
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Whether ComfyUI refuses anonymous clients.
+
+    ``ok``: every gated check was refused the way the gate refuses. ``exposed``: some
+    gated route answered an anonymous client (200, or 101 for the websocket): ComfyUI is
+    public and must be stopped.
+    """
+
+    ok: bool
+    exposed: bool
+    checks: tuple[ProbeCheck, ...]
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "exposed": self.exposed,
+            "message": self.message,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+async def probe_gate(
+    base_url: str, *, session: aiohttp.ClientSession | None = None, timeout: float = 5.0
+) -> ProbeResult:
+    """Send ComfyUI anonymous requests and tell whether the login gate refused them.
+
+    Args:
+        base_url: ComfyUI's address from inside the container, e.g. ``http://127.0.0.1:7860``.
+        session: an aiohttp session to use; by default a fresh one without cookies or
+            proxies (a session holding a login cookie would prove nothing).
+        timeout: seconds per request.
+    """
+    own = session is None
+    client = session or aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+    base = base_url.rstrip("/")
+    try:
+        checks = (
+            await _probe_json(client, base, "/system_stats", timeout),
+            await _probe_json(client, base, "/api/phoenix/status", timeout),
+            await _probe_page(client, base, timeout),
+            await _probe_websocket(client, base, timeout),
+            await _probe_health(client, base, timeout),
+        )
+    finally:
+        if own:
+            await client.close()
+    return _probe_result(checks)
+
+
+def _probe_result(checks: tuple[ProbeCheck, ...]) -> ProbeResult:
+    required = [c for c in checks if c.required]
+    failed = [c for c in required if not c.passed]
+    exposed = [c for c in required if c.status in (200, 101)]
+    if exposed:
+        where = ", ".join(c.path for c in exposed)
+        message = f"ComfyUI answers without login at {where}: the login gate is not in place."
+    elif failed:
+        where = "; ".join(f"{c.path}: {c.detail}" for c in failed)
+        message = f"The login gate answered unexpectedly ({where})."
+    else:
+        message = f"The login gate refuses anonymous requests ({len(required)} checks)."
+    return ProbeResult(not failed, bool(exposed), checks, message)
+
+
+async def _probe_json(
+    client: aiohttp.ClientSession, base: str, path: str, timeout: float
+) -> ProbeCheck:
+    expected = "401"
+    try:
+        async with client.get(
+            base + path,
+            headers={"Accept": _JSON},
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
+            status = response.status
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        return ProbeCheck("api", path, expected, None, False, f"no answer ({type(exc).__name__})")
+    return ProbeCheck("api", path, expected, status, status == 401, f"answered {status}")
+
+
+async def _probe_page(client: aiohttp.ClientSession, base: str, timeout: float) -> ProbeCheck:
+    expected = f"303 to {LOGIN_PATH}"
+    try:
+        async with client.get(
+            base + "/",
+            headers={"Accept": "text/html"},
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
+            status, location = response.status, response.headers.get("Location", "")
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        return ProbeCheck("page", "/", expected, None, False, f"no answer ({type(exc).__name__})")
+    passed = status == 303 and urlsplit(location).path == LOGIN_PATH
+    return ProbeCheck(
+        "page", "/", expected, status, passed, f"answered {status} {location}".strip()
+    )
+
+
+async def _probe_websocket(client: aiohttp.ClientSession, base: str, timeout: float) -> ProbeCheck:
+    expected = "handshake refused with 401"
+    try:
+        ws = await asyncio.wait_for(client.ws_connect(base + "/ws", autoping=False), timeout)
+        await ws.close()
+        return ProbeCheck("websocket", "/ws", expected, 101, False, "the websocket opened")
+    except aiohttp.WSServerHandshakeError as exc:
+        return ProbeCheck(
+            "websocket", "/ws", expected, exc.status, exc.status == 401, f"refused {exc.status}"
+        )
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        detail = f"no answer ({type(exc).__name__})"
+        return ProbeCheck("websocket", "/ws", expected, None, False, detail)
+
+
+async def _probe_health(client: aiohttp.ClientSession, base: str, timeout: float) -> ProbeCheck:
+    expected = "200 (Phoenix loaded)"
+    try:
+        async with client.get(
+            base + HEALTH_PATH, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
+            status = response.status
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        detail = f"no answer ({type(exc).__name__})"
+        return ProbeCheck("health", HEALTH_PATH, expected, None, False, detail, required=False)
+    return ProbeCheck(
+        "health", HEALTH_PATH, expected, status, status == 200, f"answered {status}", False
+    )
