@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from peers.comfyui import NODE_NAME, ComfyUI
 from peers.files import FileServer
 from peers.hf import HFServer, start_hf_server
 from peers.models import FLUX_TRANSFORMER, FLUX_VAE, safetensors_bytes
@@ -30,7 +28,6 @@ from peers.runner import ServerThread
 ROOT = Path(__file__).resolve().parents[1]
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR")
 COMFYUI_PYTHON = os.environ.get("COMFYUI_PYTHON")
-NODE_NAME = "comfyui-phoenix"
 NODE_IDS = {
     "PhoenixFetchModel",
     "PhoenixCheckpointLoader",
@@ -70,18 +67,9 @@ class Comfy:
         return json.loads(body) if body else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comfy]:
     base = tmp_path_factory.mktemp("comfy-base")
-    (base / "custom_nodes").mkdir()
-    (base / "custom_nodes" / NODE_NAME).symlink_to(ROOT, target_is_directory=True)
-    (base / "user" / "default").mkdir(parents=True)
     files = FileServer(base.parent / "served")
     thread = ServerThread(files.app).start()
     files.base_url = thread.url  # type: ignore[attr-defined]
@@ -94,48 +82,21 @@ def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comfy]:
         },
         gated="manual",
     )
-    port = _free_port()
     env = {
-        **{
-            k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "HF_", "CIVITAI_"))
-        },
         "PHOENIX_ALLOWED_HOSTS": "127.0.0.1",
         "PHOENIX_ALLOW_PRIVATE_NETWORKS": "true",
         "PHOENIX_ENGINE": "python",
         "HF_ENDPOINT": hub.url,
         "PYTHONUNBUFFERED": "1",
     }
-    log = base / "comfyui.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(COMFYUI_PYTHON), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
-             "--base-directory", str(base), "--disable-auto-launch"],
-            cwd=COMFYUI_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"ComfyUI exited early:\n{log.read_text()[-4000:]}")
-        try:
-            urllib.request.urlopen(url + "/system_stats", timeout=2)  # noqa: S310
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"ComfyUI did not answer:\n{log.read_text()[-4000:]}")
+    comfyui = ComfyUI(Path(str(COMFYUI_DIR)), Path(str(COMFYUI_PYTHON)), base)
     try:
-        yield Comfy(url, base, log, files, hub)
+        comfyui.start(env=env)
+        yield Comfy(comfyui.url, base, comfyui.log_path, files, hub)
     finally:
-        hub_thread.stop()
-        cdn_thread.stop()
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        thread.stop()
+        comfyui.stop()
+        for server in (thread, hub_thread, cdn_thread):
+            server.stop()
 
 
 def test_phoenix_imports_cleanly_and_fast(comfy: Comfy) -> None:

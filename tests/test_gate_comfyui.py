@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 from conftest import CANARY_HF
+from peers.comfyui import ComfyUI
 
 from comfyui_phoenix.security.gate import SESSION_COOKIE, probe_gate
 from comfyui_phoenix.security.secrets import hash_password, write_secret_file
@@ -83,11 +81,6 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comfy]:
     base = tmp_path_factory.mktemp("comfy-gate")
-    (base / "custom_nodes").mkdir()
-    (base / "custom_nodes" / "comfyui-phoenix").symlink_to(ROOT, target_is_directory=True)
-    settings = base / "user" / "default" / "comfy.settings.json"
-    settings.parent.mkdir(parents=True)
-    settings.write_text('{"Comfy.TutorialCompleted": true}\n')
     runtime = base / "runtime"
     write_secret_file(
         runtime / "secrets.json",
@@ -97,50 +90,20 @@ def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comfy]:
             "comfy_password_hash": hash_password(PASSWORD, iterations=20_000),
         },
     )
-    port = _free_port()
     env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("PHOENIX_", "HF_", "CIVITAI_", "COMFY_", "FB_"))
-        },
         "PHOENIX_CONTAINER": "1",
         "PHOENIX_RUNTIME_DIR": str(runtime),
         "PHOENIX_RUNTIME_ENV": str(base / "no-runtime.env"),
         "PHOENIX_ENGINE": "python",
         "PYTHONUNBUFFERED": "1",
     }
-    log = base / "comfyui.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [COMFYUI_PYTHON, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
-             "--base-directory", str(base), "--disable-auto-launch"],
-            cwd=COMFYUI_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"ComfyUI exited early:\n{log.read_text()[-4000:]}")
-        try:
-            # The readiness check the container uses: the open health route.
-            with urllib.request.urlopen(url + "/phoenix/health", timeout=2):  # noqa: S310 - loopback
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"ComfyUI did not answer:\n{log.read_text()[-4000:]}")
-            time.sleep(0.5)
+    comfyui = ComfyUI(Path(COMFYUI_DIR), Path(COMFYUI_PYTHON), base)
     try:
-        yield Comfy(url, log, runtime)
+        # The readiness check the container uses: the open health route.
+        comfyui.start(env=env, ready_path="/phoenix/health")
+        yield Comfy(comfyui.url, comfyui.log_path, runtime)
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        comfyui.stop()
 
 
 def _session() -> aiohttp.ClientSession:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from panel_harness.comfyui import NODE_NAME, ComfyUI, frontend_root
 from panel_harness.server import Harness
+from peers.comfyui import NODE_NAME, ComfyUI, frontend_root
 from peers.files import FileServer
 from peers.hf import HFServer
 from peers.models import LORA, SD_CHECKPOINT, safetensors_bytes

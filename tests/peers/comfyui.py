@@ -2,6 +2,8 @@
 
 ComfyUI runs from its checkout with ``--base-directory`` pointing at a temporary folder
 whose ``custom_nodes/`` links to this repository, so the checkout itself is never touched.
+It inherits no Phoenix, HuggingFace, CivitAI, ComfyUI or FileBrowser variable from the
+test process: each test says what it sets.
 """
 
 from __future__ import annotations
@@ -50,7 +52,16 @@ class ComfyUI:
         self.log_path = base / "comfyui.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *, env: dict[str, str], args: list[str], timeout: float = 180) -> ComfyUI:
+    def start(
+        self,
+        *,
+        env: dict[str, str],
+        args: list[str] | None = None,
+        timeout: float = 180,
+        ready_path: str = "/system_stats",
+    ) -> ComfyUI:
+        """Start ComfyUI and wait until ``ready_path`` answers (the gate leaves only
+        ``/phoenix/health`` open)."""
         custom_nodes = self.base / "custom_nodes"
         custom_nodes.mkdir(parents=True, exist_ok=True)
         (custom_nodes / NODE_NAME).symlink_to(REPO, target_is_directory=True)
@@ -68,29 +79,30 @@ class ComfyUI:
             str(self.port),
             "--base-directory",
             str(self.base),
-            *args,
+            "--disable-auto-launch",
+            *(args or []),
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 command,
                 cwd=self.checkout,
-                env={**os.environ, **env},
+                env={**_clean_environ(), **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        self._wait_ready(timeout)
+        self._wait_ready(timeout, ready_path)
         return self
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_ready(self, timeout: float, ready_path: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"ComfyUI exited before answering:\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(self.url + "/system_stats", timeout=2):  # noqa: S310 - loopback
+                with urllib.request.urlopen(self.url + ready_path, timeout=2):  # noqa: S310 - loopback
                     return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.25)
@@ -116,6 +128,13 @@ class ComfyUI:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
+
+
+_FOREIGN = ("PHOENIX_", "HF_", "HUGGINGFACE_", "CIVITAI_", "COMFY", "FB_")
+
+
+def _clean_environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN)}
 
 
 def _import_line(log: str) -> str | None:
