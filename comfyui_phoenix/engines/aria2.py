@@ -772,7 +772,7 @@ class Aria2Engine:
             reporter(status, final=stopped)
             if stopped:
                 return status
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(_next_poll(status, self.poll_interval))
 
     def _running_api(self) -> aria2p.API:
         if self._api is None:
@@ -846,3 +846,19 @@ def _forget(api: aria2p.API, gid: str) -> None:
         api.client.remove_download_result(gid)
     except (requests.RequestException, aria2p.ClientException) as exc:
         log.debug("aria2c kept the result of %s: %s", gid, type(exc).__name__)
+
+
+#: How often to poll once the end is near: the poll delay is the tail a user waits.
+FINAL_POLL_INTERVAL = 0.02
+
+
+def _next_poll(status: Mapping[str, Any], interval: float) -> float:
+    """Poll faster in the last second of a transfer, so its completion is seen at once."""
+    try:
+        left = int(status.get("totalLength", 0)) - int(status.get("completedLength", 0))
+        speed = int(status.get("downloadSpeed", 0))
+    except (TypeError, ValueError):
+        return interval
+    if speed > 0 and 0 <= left <= speed * 1.0:
+        return min(interval, max(FINAL_POLL_INTERVAL, left / speed))
+    return interval

@@ -19,7 +19,9 @@ from typing import Any, Protocol
 from ..errors import IntegrityError
 
 CHUNK = 8 << 20
-FLUSH_EVERY = 256 << 20
+FLUSH_EVERY = (
+    32 << 20
+)  # small enough that even a 256 MiB file is mostly flushed before its last byte
 MAX_SAFETENSORS_HEADER = 100 << 20
 _TEXT_STARTS = (b"<!doctype", b"<html", b"<?xml", b"<head", b"<body", b'{"', b'{ "', b"[{")
 
