@@ -2,19 +2,28 @@
 
 Steps, in order (each one logged and recorded in ``boot-report.json``):
 
-1. ``settings``: every variable validated; a bad one stops the boot, naming it.
+1. ``settings``: every variable validated; a bad one stops the boot, naming it. Then the
+   boot marker is touched: files in ``/tmp`` changed after it are this run's.
 2. ``gpu``: NVML and the image's PyTorch checked against each other (:mod:`comfyui_phoenix.doctor`).
 3. ``storage``: volume or ephemeral layout, ``extra_model_paths.yaml``, ``runtime.env``.
 4. ``secrets``: ``secrets.json`` (0600) for the extension; no child sees a token.
 5. ``installs``: ``COMFY_CUSTOM_NODE_GIT_URLS`` and ``EXTRA_PYTHON_PACKAGES`` under the constraints.
 6. ``filebrowser``: a fresh database, the admin user imported from a 0600 file, started.
 7. ``comfyui``: flags chosen and checked against ``--help``, started.
-8. ``ready``: ComfyUI answers ``/system_stats``.
+8. ``ready``: ComfyUI answers ``/system_stats`` (with the internal bearer token when the
+   login gate is on: the gate refuses anonymous requests to every other route).
+9. ``gate``: with ``COMFY_AUTH`` on, anonymous requests must be refused
+   (:func:`comfyui_phoenix.security.gate.probe_gate`). If ComfyUI answers them (Phoenix
+   failed to load, say), ComfyUI is stopped and stays stopped, the report's state is
+   ``failed``, and the bootstrap keeps FileBrowser and the log up until it is stopped, then
+   exits with status 1. It does not exit at once: a restarted container would bring the
+   same public ComfyUI up again, and FileBrowser is the one way left to the pod's files.
 
 Running them again is harmless: folders and files are rewritten, clones that exist are
 kept, FileBrowser's database is made anew. SIGTERM or SIGINT stops the children
-(ComfyUI gets SIGINT, its own clean exit), runs the exit cleanup and returns within
-Docker's 10 s; a second signal kills the children at once.
+(ComfyUI gets SIGINT, its own clean exit), runs Phoenix's forensic cleanup
+(:mod:`bootstrap.cleanup`) and returns within Docker's 10 s; a second signal kills the
+children at once.
 """
 
 from __future__ import annotations
@@ -33,11 +42,13 @@ import aiohttp
 from comfyui_phoenix import __version__
 from comfyui_phoenix.doctor import GIB, DoctorReport
 from comfyui_phoenix.errors import ConfigError, PhoenixError
+from comfyui_phoenix.security.cleanup import CleanupReport, mark_boot, paranoid_storage
+from comfyui_phoenix.security.gate import ProbeResult, probe_gate
 from comfyui_phoenix.security.redact import SecretRegistry
 from comfyui_phoenix.settings import Settings, load_settings, split_list
 
 from . import filebrowser as fb
-from .cleanup import bootstrap_exit_plan, run_exit_cleanup
+from .cleanup import exit_mode, exit_roots, run_exit_cleanup
 from .comfyui import LaunchPlan, comfyui_main, help_argv, plan_launch
 from .console import FAIL, INFO, OK, WARN, BootLog
 from .gpu import describe_gpu, inspect_gpu
@@ -64,10 +75,18 @@ STEPS: list[tuple[str, str]] = [
     ("filebrowser", "FileBrowser"),
     ("comfyui", "ComfyUI"),
     ("ready", "ComfyUI ready"),
+    ("gate", "Login gate"),
 ]
 
 EXIT_CONFIG = 2
 EXIT_FAILED = 1
+
+#: Seconds for each anonymous request of the login gate's probe.
+GATE_PROBE_TIMEOUT = 5.0
+GATE_FIX = (
+    "Phoenix did not load in ComfyUI: find 'comfyui-phoenix' in ComfyUI's log above, fix "
+    "what stopped it and restart the pod (COMFY_AUTH=false opens ComfyUI to anyone on purpose)."
+)
 
 _MARKS = {"ok": OK, "info": INFO, "warn": WARN, "failed": FAIL, "skipped": INFO}
 
@@ -116,6 +135,10 @@ class Boot:
         self.layout: StorageLayout | None = None
         self.handoff: Handoff | None = None
         self.launch: LaunchPlan | None = None
+        self.gate: ProbeResult | None = None
+        #: ComfyUI answered without login and was stopped: the boot failed.
+        self.comfyui_closed = False
+        self._gate_watch: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -133,10 +156,11 @@ class Boot:
             self.log.fail("boot", f"unexpected error: {type(exc).__name__}: {exc}")
             code = EXIT_FAILED
         if code == 0 and not self._stop.is_set():
-            self.report.state("running")
+            self.report.state("failed" if self.comfyui_closed else "running")
             await self._stop.wait()
-        await self._shutdown(failed=code != 0)
-        return code
+        failed = code != 0 or self.comfyui_closed
+        await self._shutdown(failed=failed)
+        return code or (EXIT_FAILED if failed else 0)
 
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
@@ -153,15 +177,20 @@ class Boot:
 
     async def _shutdown(self, *, failed: bool) -> None:
         began = time.monotonic()
+        if self._gate_watch is not None:
+            self._gate_watch.cancel()
         self.report.interrupt_running("stopped before it finished")
         self.report.state("stopping")
         grace = 0.0 if self._forced else self.options.stop_grace
         stops = await asyncio.gather(*(s.stop(grace) for s in self.services.values()))
-        cleanup = run_exit_cleanup(bootstrap_exit_plan(self.paths))
         if self._session is not None:
             await self._session.close()
+        # After the children: nothing writes into the folders while they are emptied.
+        cleanup = await self._exit_cleanup()
         took = time.monotonic() - began
-        self.report.set("cleanup", cleanup.to_dict())
+        # The runtime folder was just emptied; this last write of the report (no secrets,
+        # on tmpfs) leaves the final state for whoever reads it before the pod goes.
+        self.report.set("cleanup", cleanup.to_dict() if cleanup else {"ok": False})
         self.report.set(
             "stop",
             {
@@ -170,7 +199,21 @@ class Boot:
             },
         )
         self.report.state("failed" if failed else "stopped")
-        self.log.ok("stop", f"children stopped and secrets removed in {took:.2f} s")
+        self.log.ok("stop", f"children stopped and the pod cleaned in {took:.2f} s")
+
+    async def _exit_cleanup(self) -> CleanupReport | None:
+        """Phoenix's forensic cleanup over this boot's roots; its summary goes to the log."""
+        paranoid = self.settings is not None and self.settings.paranoid_mode
+        roots = exit_roots(self.paths, self.layout, user=self.options.user, environ=self.environ)
+        try:
+            report = await run_exit_cleanup(roots, exit_mode(self.layout, paranoid=paranoid))
+        except (PhoenixError, OSError) as exc:
+            self.log.fail("stop", f"cleanup could not run: {exc}")
+            return None
+        self.log.line(OK if report.ok else WARN, "stop", report.summary())
+        for failure in report.failed[:10]:
+            self.log.warn("stop", f"could not remove {failure['path']}: {failure['error']}")
+        return report
 
     async def _boot(self) -> int:
         self.report.declare_steps(STEPS)
@@ -184,6 +227,7 @@ class Boot:
             ("filebrowser", self._filebrowser_step, False),
             ("comfyui", self._comfyui_step, True),
             ("ready", self._ready_step, False),
+            ("gate", self._gate_step, False),
         ]
         for index, (name, step, critical) in enumerate(steps):
             try:
@@ -213,11 +257,14 @@ class Boot:
             self.log.fail(name, outcome.message, outcome.fix)
             self.report.step_done(name, "failed", outcome.message, outcome.details)
             raise Fatal(outcome.message, outcome.fix)
-        mark = _MARKS[outcome.status]
+        self._record(name, outcome)
+
+    def _record(self, name: str, outcome: Outcome) -> None:
+        """Log a step's outcome and put it in the report."""
         if outcome.status == "failed":
             self.log.fail(name, outcome.message, outcome.fix)
         else:
-            self.log.line(mark, name, outcome.message)
+            self.log.line(_MARKS[outcome.status], name, outcome.message)
         details = outcome.details + ([outcome.fix] if outcome.fix else [])
         self.report.step_done(name, outcome.status, outcome.message, details)
 
@@ -231,6 +278,7 @@ class Boot:
         except ConfigError as exc:
             raise Fatal(exc.detail, exc.hint, config=True) from None
         self.settings = settings
+        mark_boot(self.paths.runtime_dir)
         self.log.debug_enabled = self.log.debug_enabled or settings.debug_mode
         known = [
             settings.hf_token,
@@ -246,6 +294,8 @@ class Boot:
         common = {
             "PHOENIX_CONTAINER": "1",
             "PHOENIX_RUNTIME_DIR": str(self.paths.runtime_dir),
+            # Where Phoenix (and a terminal's phoenix) reads the storage choices.
+            "PHOENIX_RUNTIME_ENV": str(self.paths.runtime_env),
             "PYTHONUNBUFFERED": "1",
         }
         self.root_env = child_environment(self.environ, secret_values=values, extra=common)
@@ -284,11 +334,19 @@ class Boot:
         return Outcome("ok", f"{summary}: compatible")
 
     async def _storage_step(self) -> Outcome:
-        settings = self._settings()
+        settings, options = self._settings(), self.options
         volume = inspect_volume(self.paths.workspace)
-        layout = plan_storage(settings, self.paths, volume)
+        shm = None
+        if settings.paranoid_mode:
+            shm = await asyncio.to_thread(
+                paranoid_storage,
+                self.paths.shm,
+                options.shm_min_bytes,
+                check_tmpfs=options.shm_must_be_tmpfs,
+            )
+        layout = plan_storage(settings, self.paths, volume, shm)
         await asyncio.to_thread(prepare_folders, layout, self.run_as.owner)
-        write_storage_files(layout, self.paths, settings)
+        write_storage_files(layout, self.paths, settings, user=options.user, environ=self.environ)
         self.layout = layout
         self.report.set(
             "storage",
@@ -310,6 +368,8 @@ class Boot:
             message = f"ephemeral: everything under {layout.data_root}, gone when the pod stops"
         if layout.user_data_on_tmpfs:
             message += "; inputs, outputs and workflows on tmpfs (PARANOID_MODE)"
+        elif settings.paranoid_mode:
+            message += "; PARANOID_MODE cannot keep inputs, outputs and workflows off the disk"
         return Outcome("warn" if layout.notes else "ok", message, details=list(layout.notes))
 
     async def _secrets_step(self) -> Outcome:
@@ -511,6 +571,44 @@ class Boot:
             "Read its log above; custom nodes that install at import can take long.",
         )
 
+    async def _gate_step(self) -> Outcome:
+        if not self._settings().comfy_auth:
+            return Outcome("warn", "COMFY_AUTH=false: ComfyUI answers anyone who has its address")
+        service = self.services["comfyui"]
+        if not service.ready.is_set():
+            self._gate_watch = asyncio.create_task(self._gate_when_ready(service))
+            return Outcome(
+                "info",
+                "not checked yet: checked as soon as ComfyUI answers, and ComfyUI is stopped "
+                "if it answers without login",
+            )
+        return await self._check_gate(service)
+
+    async def _gate_when_ready(self, service: Service) -> None:
+        """The gate check for a ComfyUI that answered only after the ready step gave up."""
+        ready = asyncio.create_task(service.ready.wait())
+        try:
+            await asyncio.wait({ready, service.finished()}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if service.ready.is_set():
+            self._record("gate", await self._check_gate(service))
+
+    async def _check_gate(self, service: Service) -> Outcome:
+        """Probe ComfyUI anonymously; stop it for good when it answers without login."""
+        base = local_url(self.options.listen, self.options.comfyui_port, "")
+        result = await probe_gate(base, timeout=GATE_PROBE_TIMEOUT)
+        self.gate = result
+        self.report.set("gate", result.to_dict())
+        if result.ok:
+            return Outcome("ok", result.message)
+        self.comfyui_closed = True
+        await service.stop(self.options.stop_grace)
+        self.report.state("failed")
+        return Outcome(
+            "failed", f"{result.message} ComfyUI was stopped and stays stopped.", GATE_FIX
+        )
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _settings(self) -> Settings:
@@ -555,18 +653,40 @@ class Boot:
         fb_state = "up" if "filebrowser" in self.services else "not started"
         cpu_mode = self.settings is not None and self.settings.cpu_mode
         gpu_mark = OK if self.gpu.ok else INFO if cpu_mode and self.gpu.device is None else FAIL
-        self.log.block(
-            [
-                "──────── Phoenix boot report ────────",
-                f"ComfyUI      {address(options.comfyui_port)}",
-                f"FileBrowser  {address(options.filebrowser_port)}  (user {user}, {fb_state})",
-                f"GPU          {gpu_mark} {describe_gpu(self.gpu)}",
-                f"Storage      {layout.mode}: models in {layout.models}",
-                f"Flags        {flags or 'none beyond the defaults'}",
-                f"Report       {self.paths.boot_report}",
-                "─────────────────────────────────────",
-            ]
-        )
+        comfyui = address(options.comfyui_port)
+        if self.comfyui_closed:
+            comfyui = f"{FAIL} stopped: it answered without login (see above)"
+        lines = [
+            "──────── Phoenix boot report ────────",
+            f"ComfyUI      {comfyui}",
+            f"Login gate   {self._gate_line()}",
+            f"FileBrowser  {address(options.filebrowser_port)}  (user {user}, {fb_state})",
+            f"GPU          {gpu_mark} {describe_gpu(self.gpu)}",
+            f"Storage      {layout.mode}: models in {layout.models}",
+        ]
+        if self.settings is not None and self.settings.paranoid_mode:
+            lines.append(f"Paranoid     {self._paranoid_line(layout)}")
+        lines += [
+            f"Flags        {flags or 'none beyond the defaults'}",
+            f"Report       {self.paths.boot_report}",
+            "─────────────────────────────────────",
+        ]
+        self.log.block(lines)
+
+    def _gate_line(self) -> str:
+        if self.settings is None or not self.settings.comfy_auth:
+            return f"{WARN} off (COMFY_AUTH=false): anyone with the address can use ComfyUI"
+        if self.gate is None:
+            return f"{INFO} checked as soon as ComfyUI answers"
+        if not self.gate.ok:
+            return f"{FAIL} {self.gate.message}"
+        user = self.handoff.comfy_username if self.handoff else None
+        return f"{OK} log in as {user}; anonymous requests are refused"
+
+    def _paranoid_line(self, layout: StorageLayout) -> str:
+        if layout.user_data_on_tmpfs:
+            return f"{OK} inputs, outputs, temp and workflows on tmpfs; no metadata in images"
+        return f"{WARN} not guaranteed: inputs, outputs and workflows go to disk (see storage)"
 
 
 _BASE_FLAG_NAMES = frozenset(

@@ -1,90 +1,84 @@
-"""What the bootstrap removes when the container stops.
+"""What the container removes when it stops: Phoenix's forensic cleanup, given the boot's roots.
 
-:func:`run_exit_cleanup` carries out an :class:`ExitPlan`. Today the bootstrap's plan
-holds its own secrets (``secrets.json``, a leftover FileBrowser users file) and
-FileBrowser's database; the forensic plan of the security work (logs, caches, user
-data by storage mode) is another producer of the same plan, handed to the same
-function. Small files are overwritten, then unlinked; this is defence in depth only,
-since the files live on tmpfs and overwriting proves nothing on SSDs or overlayfs.
+The cleanup itself (the plan by storage mode, overwriting small sensitive files, the time
+budget) is :mod:`comfyui_phoenix.security.cleanup`, the same code behind ``phoenix
+cleanup`` and the panel. This module only says where things are in this boot: the runtime
+folder (``secrets.json``, the boot marker, the report), root's and the service user's
+homes with their caches, ``/tmp``, FileBrowser's database, ComfyUI's input, output, user
+and temp folders, its own ``user/comfyui.db``, and the models folder. ``runtime.env``
+names the same places (:func:`bootstrap.storage.runtime_env_text`), so ``phoenix
+cleanup`` run from a terminal plans what the exit does.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from dataclasses import dataclass, field
-from pathlib import Path
+import asyncio
+from collections.abc import Mapping
+from dataclasses import replace
+
+from comfyui_phoenix.security.cleanup import (
+    BOOT_MARKER,
+    CleanupReport,
+    CleanupRoots,
+    StorageMode,
+    cache_dirs,
+    run_cleanup,
+)
 
 from .paths import BootPaths
+from .storage import StorageLayout
 
-#: Larger files are unlinked without overwriting: it would not fit the stop budget.
-OVERWRITE_LIMIT = 1 << 20
-
-
-@dataclass(frozen=True)
-class ExitPlan:
-    """Files to overwrite and remove, and folders to remove, at exit."""
-
-    secret_files: tuple[Path, ...] = ()
-    folders: tuple[Path, ...] = ()
+#: Seconds after which small files are no longer overwritten, only removed: the whole
+#: stop, children included, must fit Docker's 10 s.
+EXIT_CLEANUP_BUDGET = 2.0
 
 
-@dataclass
-class CleanupReport:
-    removed: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    failed: list[dict[str, str]] = field(default_factory=list)
+def exit_roots(
+    paths: BootPaths,
+    layout: StorageLayout | None,
+    *,
+    user: str,
+    environ: Mapping[str, str],
+) -> CleanupRoots:
+    """Every place the exit cleanup may act on.
 
-    def to_dict(self) -> dict[str, object]:
-        return {"removed": self.removed, "missing": self.missing, "failed": self.failed}
-
-
-def bootstrap_exit_plan(paths: BootPaths) -> ExitPlan:
-    """The bootstrap's own leftovers: the secrets handoff and FileBrowser's database."""
-    return ExitPlan(
-        secret_files=(paths.secrets_file, paths.filebrowser_dir / "users-import.json"),
-        folders=(paths.filebrowser_dir,),
+    Args:
+        paths: the boot's fixed paths.
+        layout: the storage step's layout; None when the boot stopped before it, and then
+            no user data or models folder is named (nothing says where they are).
+        user: the service user, whose home is cleaned along with root's.
+        environ: the bootstrap's environment, for the cache variables (``HF_HOME``, …).
+    """
+    homes = paths.homes(user)
+    roots = CleanupRoots(
+        runtime_dir=paths.runtime_dir,
+        homes=homes,
+        caches=cache_dirs(homes, environ),
+        tmp_dir=paths.tmp_dir,
+        boot_marker=paths.runtime_dir / BOOT_MARKER,
+        filebrowser_db=paths.filebrowser_dir,
+    )
+    if layout is None:
+        return roots
+    return replace(
+        roots,
+        comfy_input=layout.input,
+        comfy_output=layout.output,
+        comfy_user=layout.user,
+        comfy_temp=layout.temp,
+        # ComfyUI keeps its database beside its code, whatever --user-directory says.
+        comfy_database=paths.comfyui_dir / "user" / "comfyui.db",
+        models_dir=layout.models if layout.models_cleanable else None,
     )
 
 
-def run_exit_cleanup(plan: ExitPlan) -> CleanupReport:
-    """Carry out ``plan``; every failure is recorded, none stops the rest."""
-    report = CleanupReport()
-    for path in plan.secret_files:
-        _remove_file(path, report)
-    for folder in plan.folders:
-        if not folder.exists():
-            report.missing.append(str(folder))
-            continue
-        for child in sorted(folder.rglob("*"), reverse=True):
-            if child.is_file() and not child.is_symlink():
-                _remove_file(child, report)
-        try:
-            shutil.rmtree(folder)
-            report.removed.append(str(folder))
-        except OSError as exc:
-            report.failed.append({"path": str(folder), "error": exc.strerror or str(exc)})
-    return report
+def exit_mode(layout: StorageLayout | None, *, paranoid: bool) -> StorageMode:
+    """The storage mode the boot actually set up (a volume only when one was mounted)."""
+    return StorageMode(volume=layout is not None and layout.mode == "volume", paranoid=paranoid)
 
 
-def _remove_file(path: Path, report: CleanupReport) -> None:
-    try:
-        overwrite(path)
-        path.unlink()
-    except FileNotFoundError:
-        report.missing.append(str(path))
-    except OSError as exc:
-        report.failed.append({"path": str(path), "error": exc.strerror or str(exc)})
-    else:
-        report.removed.append(str(path))
-
-
-def overwrite(path: Path) -> None:
-    """Overwrite a small regular file with zeros in place, flushed to its device."""
-    size = path.lstat().st_size
-    if path.is_symlink() or size > OVERWRITE_LIMIT:
-        return
-    with open(path, "r+b") as handle:
-        handle.write(b"\0" * size)
-        handle.flush()
-        os.fsync(handle.fileno())
+async def run_exit_cleanup(roots: CleanupRoots, mode: StorageMode) -> CleanupReport:
+    """Plan and carry out the cleanup in a thread (it walks and removes files)."""
+    return await asyncio.to_thread(
+        run_cleanup, roots, mode, container=True, budget=EXIT_CLEANUP_BUDGET
+    )

@@ -19,15 +19,16 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from comfyui_phoenix.errors import ConfigError, PhoenixError
+from comfyui_phoenix.security.cleanup import overwrite_file, overwrite_tree
 from comfyui_phoenix.settings import Settings
 
-from .cleanup import ExitPlan, overwrite, run_exit_cleanup
 from .process import RunAs, run_command
 
 #: bcrypt ignores (bcrypt ≥ 5 refuses) everything after the 72nd byte.
@@ -185,8 +186,8 @@ async def prepare(
             users_import_argv(binary, database, users_file), env=env, run_as=run_as, timeout=60
         )
     finally:
+        overwrite_file(users_file)
         with contextlib.suppress(FileNotFoundError):
-            overwrite(users_file)
             users_file.unlink()
     if not imported.ok:
         raise PhoenixError(f"filebrowser users import failed: {imported.tail()}")
@@ -196,7 +197,8 @@ async def prepare(
 def _fresh_folder(folder: Path, owner: tuple[int, int] | None) -> None:
     """An empty 0700 folder for the database: the last boot's is removed first."""
     if folder.exists():
-        run_exit_cleanup(ExitPlan(folders=(folder,)))
+        overwrite_tree(folder)
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, mode=0o700)
     if owner:
         os.chown(folder, *owner)

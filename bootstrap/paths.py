@@ -17,6 +17,11 @@ variable                        default                           meaning
 ``PHOENIX_BOOT_FILEBROWSER_PORT`` ``8080``                        FileBrowser's port
 ``PHOENIX_BOOT_STOP_GRACE``     ``6``                             seconds a child gets to stop
 ``PHOENIX_BOOT_READY_TIMEOUT``  ``600``                           seconds to wait for ComfyUI
+``PHOENIX_BOOT_SHM_MIN_BYTES``  ``1073741824`` (1 GiB)            free ``/dev/shm`` that
+                                                                  PARANOID_MODE needs
+``PHOENIX_BOOT_SHM_ANY_FS``     unset                             ``1``: accept a ``/dev/shm``
+                                                                  that is not tmpfs (a test
+                                                                  folder standing in for it)
 ``PHOENIX_GPU_REPORT_FILE``     unset                             a doctor report (JSON) used
                                                                   instead of NVML and torch
 ==============================  ================================  ===========================
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from comfyui_phoenix.errors import ConfigError
+from comfyui_phoenix.security.cleanup import PARANOID_MIN_SHM
 
 #: Docker gives a container 10 s between SIGTERM and SIGKILL; RunPod documents nothing.
 STOP_BUDGET = 10.0
@@ -97,6 +103,15 @@ class BootPaths:
     def custom_nodes(self) -> Path:
         return self.comfyui_dir / "custom_nodes"
 
+    @property
+    def tmp_dir(self) -> Path:
+        """``/tmp``: what appears there during the run goes at exit."""
+        return self.root / "tmp"
+
+    def homes(self, user: str) -> tuple[Path, Path]:
+        """root's home and the service user's: histories and caches live there."""
+        return (self.root / "root", self.root / "home" / user)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BootPaths:
         root = Path(environ.get("PHOENIX_BOOT_ROOT") or "/")
@@ -117,7 +132,7 @@ class BootPaths:
 
 @dataclass(frozen=True)
 class BootOptions:
-    """How the services are exposed and supervised."""
+    """How the services are exposed and supervised, and how large ``/dev/shm`` must be."""
 
     listen: str = "0.0.0.0"  # noqa: S104 - RunPod's proxy reaches services on the pod's interface
     comfyui_port: int = 7860
@@ -125,6 +140,8 @@ class BootOptions:
     user: str = "sduser"
     stop_grace: float = 6.0
     ready_timeout: float = 600.0
+    shm_min_bytes: int = PARANOID_MIN_SHM
+    shm_must_be_tmpfs: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BootOptions:
@@ -143,6 +160,10 @@ class BootOptions:
             ready_timeout=_number(
                 environ, "PHOENIX_BOOT_READY_TIMEOUT", defaults.ready_timeout, float
             ),
+            shm_min_bytes=_number(
+                environ, "PHOENIX_BOOT_SHM_MIN_BYTES", defaults.shm_min_bytes, int
+            ),
+            shm_must_be_tmpfs=environ.get("PHOENIX_BOOT_SHM_ANY_FS") != "1",
         )
 
 

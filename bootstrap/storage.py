@@ -6,7 +6,9 @@ ComfyUI's code and Python packages stay in the image: copying a venv to RunPod's
 network volume is what makes other templates boot in 30 to 60 minutes. Otherwise
 everything lives on container disk (``/var/lib/phoenix``) and is gone when the pod stops.
 ``PARANOID_MODE=true`` moves inputs, outputs, temp files and the user folder to
-``/dev/shm`` when it is large enough, so they never reach a disk.
+``/dev/shm`` when it is large enough (measured by
+:func:`comfyui_phoenix.security.cleanup.paranoid_storage`), so they never reach a disk;
+otherwise the boot report says what it could not guarantee.
 
 ComfyUI learns the layout from a generated ``extra_model_paths.yaml`` (every model
 folder, the volume's first: ``is_default: true``) and its directory flags; a ``phoenix``
@@ -18,20 +20,18 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from comfyui_phoenix.folders import LEGACY_FOLDERS, MODEL_FOLDERS
+from comfyui_phoenix.security.cleanup import CACHE_VARIABLES, ParanoidStorage, paranoid_storage
 from comfyui_phoenix.settings import Settings
 
 from .paths import BootPaths
 from .report import write_atomic
 
 GIB = 1 << 30
-
-#: Below this, ``/dev/shm`` cannot hold a session's inputs and outputs (RunPod's sizes
-#: range from 64 MB to tens of GB).
-PARANOID_MIN_SHM = 1 * GIB
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,15 @@ class StorageLayout:
     temp_parent: Path  # ComfyUI's --temp-directory: it uses <this>/temp
     user_data_on_tmpfs: bool = False
     notes: tuple[str, ...] = field(default=())
+    #: PARANOID_MODE's verdict on ``/dev/shm``, in a sentence (None when it is off).
+    paranoid: str | None = None
+    #: Whether exit cleanup may act on the models folder (see :func:`plan_storage`).
+    models_cleanable: bool = True
+
+    @property
+    def temp(self) -> Path:
+        """ComfyUI's temporary folder (``--temp-directory`` names its parent)."""
+        return self.temp_parent / "temp"
 
     def folders(self) -> list[Path]:
         return [self.models, self.input, self.output, self.user, self.temp_parent]
@@ -59,8 +68,10 @@ class StorageLayout:
             "input": str(self.input),
             "output": str(self.output),
             "user": str(self.user),
-            "temp": str(self.temp_parent / "temp"),
+            "temp": str(self.temp),
             "user_data_on_tmpfs": self.user_data_on_tmpfs,
+            "paranoid": self.paranoid,
+            "models_cleaned_at_exit": self.models_cleanable,
             "notes": list(self.notes),
         }
 
@@ -79,8 +90,20 @@ def inspect_volume(path: Path) -> VolumeInfo:
     return VolumeInfo(True, os.path.ismount(path), shutil.disk_usage(path).free)
 
 
-def plan_storage(settings: Settings, paths: BootPaths, volume: VolumeInfo) -> StorageLayout:
-    """Decide the layout from ``USE_VOLUME``, ``PARANOID_MODE`` and what is mounted."""
+def plan_storage(
+    settings: Settings,
+    paths: BootPaths,
+    volume: VolumeInfo,
+    paranoid: ParanoidStorage | None = None,
+) -> StorageLayout:
+    """Decide the layout from ``USE_VOLUME``, ``PARANOID_MODE`` and what is mounted.
+
+    Args:
+        paranoid: ``/dev/shm`` as measured by
+            :func:`~comfyui_phoenix.security.cleanup.paranoid_storage` (measured here with
+            its defaults when None); with ``PARANOID_MODE=true`` user data goes there when
+            it says ok.
+    """
     notes: list[str] = []
     if settings.use_volume and volume.exists:
         mode, root = "volume", paths.workspace
@@ -97,23 +120,27 @@ def plan_storage(settings: Settings, paths: BootPaths, volume: VolumeInfo) -> St
                 "stops. Attach a volume at /workspace."
             )
     models = settings.models_dir or root / "models"
+    # Ephemeral storage empties the models folder at exit; one the user pointed elsewhere
+    # (another mount, say) is not the bootstrap's to empty.
+    cleanable = mode == "volume" or _within(models, root)
+    if not cleanable:
+        notes.append(
+            f"PHOENIX_MODELS_DIR={models} is outside {root}: the models there are left in "
+            "place when the pod stops."
+        )
     input_dir, output_dir, user_dir = root / "input", root / "output", root / "user"
     temp_parent = paths.ephemeral_root
-    on_tmpfs = False
+    on_tmpfs, verdict = False, None
     if settings.paranoid_mode:
-        shm_free = shutil.disk_usage(paths.shm).free if paths.shm.is_dir() else 0
-        if shm_free >= PARANOID_MIN_SHM:
-            private = paths.shm / "phoenix-data"
-            input_dir, output_dir = private / "input", private / "output"
-            user_dir, temp_parent = private / "user", private
+        shm = paranoid or paranoid_storage(paths.shm)
+        if shm.ok:
+            dirs = shm.dirs
+            input_dir, output_dir, user_dir = dirs["input"], dirs["output"], dirs["user"]
+            temp_parent = dirs["temp"].parent
             on_tmpfs = True
         else:
-            notes.append(
-                f"PARANOID_MODE=true, but /dev/shm has only {shm_free / GIB:.2f} GiB free (at "
-                f"least {PARANOID_MIN_SHM / GIB:.0f} GiB needed): inputs, outputs and workflows "
-                "are written to disk and removed at exit, which overwriting cannot make "
-                "unrecoverable on SSDs or overlay filesystems."
-            )
+            notes.append(shm.message)
+        verdict = shm.message
     return StorageLayout(
         mode=mode,
         data_root=root,
@@ -124,7 +151,14 @@ def plan_storage(settings: Settings, paths: BootPaths, volume: VolumeInfo) -> St
         temp_parent=temp_parent,
         user_data_on_tmpfs=on_tmpfs,
         notes=tuple(notes),
+        paranoid=verdict,
+        models_cleanable=cleanable,
     )
+
+
+def _within(path: Path, base: Path) -> bool:
+    inner, outer = Path(os.path.abspath(path)), Path(os.path.abspath(base))
+    return outer in inner.parents
 
 
 def prepare_folders(layout: StorageLayout, owner: tuple[int, int] | None) -> None:
@@ -177,8 +211,20 @@ def _yaml_str(text: str) -> str:
     return f'"{escaped}"'
 
 
-def runtime_env_text(layout: StorageLayout, paths: BootPaths, settings: Settings) -> str:
-    """``/etc/phoenix/runtime.env``: the non-secret choices, for ``phoenix`` run from a terminal."""
+def runtime_env_text(
+    layout: StorageLayout,
+    paths: BootPaths,
+    settings: Settings,
+    *,
+    user: str,
+    environ: Mapping[str, str],
+) -> str:
+    """``/etc/phoenix/runtime.env``: the non-secret choices, for ``phoenix`` run from a terminal.
+
+    Besides the storage choices it names every place the exit cleanup acts on (homes,
+    ``/tmp``, caches, FileBrowser's database), so ``phoenix cleanup`` plans the same roots
+    (:meth:`comfyui_phoenix.security.cleanup.CleanupRoots.from_environment`).
+    """
     values = {
         "PHOENIX_CONTAINER": "1",
         "PHOENIX_STORAGE_MODE": layout.mode,
@@ -186,19 +232,32 @@ def runtime_env_text(layout: StorageLayout, paths: BootPaths, settings: Settings
         "PHOENIX_INPUT_DIR": str(layout.input),
         "PHOENIX_OUTPUT_DIR": str(layout.output),
         "PHOENIX_USER_DIR": str(layout.user),
-        "PHOENIX_TEMP_DIR": str(layout.temp_parent / "temp"),
+        "PHOENIX_TEMP_DIR": str(layout.temp),
         "PHOENIX_RUNTIME_DIR": str(paths.runtime_dir),
-        "PHOENIX_FILEBROWSER_DB": str(paths.filebrowser_dir / "filebrowser.db"),
+        "PHOENIX_FILEBROWSER_DB": str(paths.filebrowser_dir),
         "PHOENIX_COMFYUI_DIR": str(paths.comfyui_dir),
         "PHOENIX_EXTRA_MODEL_PATHS": str(paths.extra_model_paths),
+        "PHOENIX_HOMES": os.pathsep.join(str(home) for home in paths.homes(user)),
+        "TMPDIR": str(paths.tmp_dir),
         "USE_VOLUME": "true" if settings.use_volume else "false",
         "PARANOID_MODE": "true" if settings.paranoid_mode else "false",
     }
+    for name in ("XDG_CACHE_HOME", *CACHE_VARIABLES):
+        if environ.get(name):
+            values[name] = environ[name]
     body = "\n".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
     return "# Written by Phoenix's bootstrap at each boot. No secrets here.\n" + body + "\n"
 
 
-def write_storage_files(layout: StorageLayout, paths: BootPaths, settings: Settings) -> None:
+def write_storage_files(
+    layout: StorageLayout,
+    paths: BootPaths,
+    settings: Settings,
+    *,
+    user: str,
+    environ: Mapping[str, str],
+) -> None:
     """Write ``extra_model_paths.yaml`` and ``runtime.env`` (both world-readable, no secrets)."""
     write_atomic(paths.extra_model_paths, extra_model_paths_yaml(layout), mode=0o644)
-    write_atomic(paths.runtime_env, runtime_env_text(layout, paths, settings), mode=0o644)
+    text = runtime_env_text(layout, paths, settings, user=user, environ=environ)
+    write_atomic(paths.runtime_env, text, mode=0o644)

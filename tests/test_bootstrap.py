@@ -12,9 +12,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import CANARY_CIVITAI, CANARY_HF
@@ -22,15 +21,15 @@ from stand_ins.harness import (
     NO_GPU,
     REPO,
     STAND_INS,
-    Booted,
+    BootFactory,
+    Boots,
     descendants,
     make_repo,
     proc_cmdline,
     proc_environ,
     proc_status,
     recorded_invocations,
-    start_boot,
-    terminate_all,
+    write_file,
 )
 
 CANARY_API = "apiCANARYtoken0123456789abcdef"
@@ -46,28 +45,16 @@ STEP_ORDER = [
     "filebrowser",
     "comfyui",
     "ready",
+    "gate",
 ]
-
-BootFactory = Callable[..., Booted]
 
 
 @pytest.fixture
 def boot(tmp_path: Path) -> Iterator[BootFactory]:
     """Start bootstraps; whatever is still running at the end is killed, children first."""
-    started: list[Booted] = []
-
-    def factory(
-        env: dict[str, str] | None = None, *, base: Path | None = None, **kwargs: Any
-    ) -> Booted:
-        booted = start_boot(base or tmp_path / f"boot{len(started)}", env, **kwargs)
-        started.append(booted)
-        return booted
-
-    yield factory
-    for booted in started:
-        if booted.process.poll() is None:
-            terminate_all(descendants(booted.process.pid))
-            booted.kill()
+    boots = Boots(tmp_path)
+    yield boots.start
+    boots.kill_all()
 
 
 def secret_env() -> dict[str, str]:
@@ -78,7 +65,6 @@ def secret_env() -> dict[str, str]:
         "FB_PASSWORD": CANARY_FB,
         "COMFY_PASSWORD": CANARY_FB,
         "RUNPOD_API_KEY": CANARY_RUNPOD,
-        "STANDIN_REQUIRE_TOKEN": "1",
     }
 
 
@@ -93,13 +79,18 @@ def test_boot_runs_every_step_in_order_and_reports_it(boot: BootFactory) -> None
     report = booted.wait_running()
     steps = report["steps"]
     assert [s["name"] for s in steps] == STEP_ORDER
-    assert [s["status"] for s in steps] == ["ok", "ok", "ok", "ok", "skipped", "ok", "ok", "ok"]
+    statuses = [s["status"] for s in steps]
+    assert statuses == ["ok", "ok", "ok", "ok", "skipped", "ok", "ok", "ok", "ok"]
     assert all(s["duration_s"] is not None for s in steps)
     # The log shows the same order, each line timestamped and marked.
     log = booted.log()
     positions = [log.index(f" {name}: ") for name in STEP_ORDER]
     assert positions == sorted(positions)
     assert "✅ gpu: NVIDIA GeForce RTX 5090" in log
+    # The login gate (on by default in the container) refused every anonymous request.
+    assert "✅ gate: The login gate refuses anonymous requests (4 checks)" in log
+    assert report["gate"]["ok"] is True and report["gate"]["exposed"] is False
+    assert "Login gate   ✅ log in as admin; anonymous requests are refused" in log
     # On a 5090 with fp8 weights coming: fp8 matmul, no --highvram, each with a reason.
     flags = {f["flag"]: f for f in report["launch"]["flags"]}
     assert flags["--fast"]["values"] == ["fp8_matrix_mult"]
@@ -211,20 +202,51 @@ def test_crashed_comfyui_is_restarted(boot: BootFactory, tmp_path: Path) -> None
     assert "❌ comfyui: exited with status 3; restarting in 1 s" in booted.log()
 
 
-def test_sigterm_stops_everything_within_ten_seconds(boot: BootFactory) -> None:
+def test_sigterm_stops_everything_and_cleans_the_pod_within_ten_seconds(
+    boot: BootFactory, tmp_path: Path
+) -> None:
+    root = tmp_path / "boot0" / "root"
+    before = write_file(root / "tmp" / "from-the-image.txt")  # older than the boot marker
     booted = boot(secret_env())
-    booted.wait_running()
+    report = booted.wait_running()
     children = descendants(booted.process.pid)
-    took = booted.stop(signal.SIGTERM)
+    # What a session leaves behind: outputs, inputs, a workflow, /tmp files, a history, caches.
+    storage = report["storage"]
+    left = [
+        write_file(Path(storage["output"]) / "ComfyUI_00001_.png"),
+        write_file(Path(storage["input"]) / "upload.png"),
+        write_file(Path(storage["user"]) / "default" / "workflows" / "mine.json"),
+        write_file(Path(storage["temp"]) / "preview.png"),
+        write_file(root / "tmp" / "gradio" / "upload.bin"),
+        write_file(root / "root" / ".bash_history", "export HF_TOKEN=..."),
+        write_file(root / "root" / ".cache" / "pip" / "http" / "wheel"),
+        write_file(root / "root" / ".cache" / "huggingface" / "token", CANARY_HF),
+    ]
+    secrets_file = booted.runtime / "secrets.json"
+    size = secrets_file.stat().st_size
+    with open(secrets_file, "rb") as handle:  # the inode stays readable after the unlink
+        took = booted.stop(signal.SIGTERM)
+        handle.seek(0)
+        assert handle.read() == bytes(size), "secrets.json was not overwritten before removal"
     assert took < 10, f"stopping took {took:.2f} s"
     assert booted.process.returncode == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+    assert not secrets_file.exists()
+    assert [path for path in left if path.exists()] == []
+    assert before.exists(), "/tmp files from before the boot are not this run's"
     report = booted.report()
     assert report["state"] == "stopped"
     assert report["stop"]["seconds"] < 10
     assert {s["state"] for s in report["services"].values()} == {"stopped"}
-    assert str(booted.runtime / "secrets.json") in report["cleanup"]["removed"]
-    assert "Stopped server" in booted.log()  # ComfyUI got SIGINT: its own clean exit
+    cleanup = report["cleanup"]
+    assert cleanup["ok"] is True and cleanup["storage"]["mode"] == "ephemeral"
+    removed = {r["path"]: r for r in cleanup["removed"]}
+    assert removed[str(booted.runtime)]["action"] == "overwrite+empty"  # secrets.json's folder
+    assert removed[str(booted.runtime / "filebrowser")]["category"] == "filebrowser"
+    log = booted.log()
+    assert f"✅ stop: cleanup: {len(cleanup['removed'])} removed" in log
+    assert "Stopped server" in log  # ComfyUI got SIGINT: its own clean exit
+    assert not any(c in log for c in CANARIES)
 
 
 def test_a_child_that_ignores_the_signal_is_killed_in_time(boot: BootFactory) -> None:
@@ -292,6 +314,17 @@ def test_volume_layout_and_runtime_env(boot: BootFactory, tmp_path: Path) -> Non
     argv = proc_cmdline(report["services"]["comfyui"]["pid"])
     assert argv[argv.index("--output-directory") + 1] == str(workspace / "output")
     assert argv[argv.index("--temp-directory") + 1] == str(booted.root / "var" / "lib" / "phoenix")
+    # At exit the volume keeps what the user asked it to keep; temp files still go.
+    kept = [
+        write_file(workspace / "output" / "ComfyUI_00001_.png"),
+        write_file(workspace / "user" / "default" / "workflows" / "mine.json"),
+        write_file(workspace / "models" / "loras" / "style.safetensors"),
+    ]
+    temp = write_file(Path(storage["temp"]) / "preview.png")
+    assert booted.stop() < 10
+    assert all(path.exists() for path in kept)
+    assert not temp.exists()
+    assert booted.report()["cleanup"]["storage"]["mode"] == "volume"
 
 
 def test_entrypoint_execs_into_the_bootstrap(boot: BootFactory) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from conftest import CANARY_CIVITAI, CANARY_HF
 from stand_ins.harness import make_repo
 
 from bootstrap import filebrowser as fb
-from bootstrap.cleanup import ExitPlan, run_exit_cleanup
+from bootstrap.cleanup import exit_mode, exit_roots
 from bootstrap.comfyui import fp8_evidence, plan_launch
 from bootstrap.console import BootLog
 from bootstrap.handoff import build_handoff, child_environment, write_handoff
@@ -26,6 +25,7 @@ from bootstrap.paths import BootOptions, BootPaths
 from bootstrap.process import RunAs, Service, ServiceSpec
 from bootstrap.report import BootReport
 from bootstrap.storage import (
+    StorageLayout,
     VolumeInfo,
     extra_model_paths_yaml,
     plan_storage,
@@ -34,6 +34,14 @@ from bootstrap.storage import (
 )
 from comfyui_phoenix.doctor import DoctorReport
 from comfyui_phoenix.errors import ConfigError
+from comfyui_phoenix.security.cleanup import (
+    CleanupRoots,
+    StorageMode,
+    execute_plan,
+    paranoid_storage,
+    plan_cleanup,
+    read_env_file,
+)
 from comfyui_phoenix.security.redact import SecretRegistry
 from comfyui_phoenix.security.secrets import verify_password
 from comfyui_phoenix.settings import Settings, load_settings
@@ -79,24 +87,36 @@ def test_use_volume_without_a_volume_says_so(paths: BootPaths) -> None:
     assert "Attach a volume at /workspace" in layout.notes[0]
 
 
-@pytest.mark.parametrize(("shm_is_large", "on_tmpfs"), [(True, True), (False, False)])
+@pytest.mark.parametrize("shm_is_large", [True, False])
 def test_paranoid_mode_uses_shm_only_when_it_is_large_enough(
-    paths: BootPaths, monkeypatch: pytest.MonkeyPatch, shm_is_large: bool, on_tmpfs: bool
+    paths: BootPaths, shm_is_large: bool
 ) -> None:
     paths.shm.mkdir(parents=True)
-    free = 8 << 30 if shm_is_large else 64 << 20
-    real = shutil.disk_usage
-    # /dev/shm's size is the host's choice: pretend it is 8 GiB or RunPod's 64 MiB.
-    monkeypatch.setattr(
-        "bootstrap.storage.shutil.disk_usage",
-        lambda path: real(path)._replace(free=free) if Path(path) == paths.shm else real(path),
+    # /dev/shm's size is the host's choice: ask for 1 byte, or for more than any disk has.
+    need = 1 if shm_is_large else 10**18
+    shm = paranoid_storage(paths.shm, need, check_tmpfs=False)
+    layout = plan_storage(
+        settings(PARANOID_MODE="true"), paths, VolumeInfo(False, False, None), shm
     )
-    layout = plan_storage(settings(PARANOID_MODE="true"), paths, VolumeInfo(False, False, None))
-    assert layout.user_data_on_tmpfs is on_tmpfs
-    if on_tmpfs:
-        assert paths.shm in layout.output.parents and paths.shm in layout.user.parents
+    assert layout.user_data_on_tmpfs is shm_is_large
+    on_shm = [paths.shm in folder.parents for folder in (layout.input, layout.output, layout.user)]
+    assert on_shm == [shm_is_large] * 3
+    assert (paths.shm in layout.temp.parents) is shm_is_large
+    if shm_is_large:
+        assert not layout.notes and "never reach a disk" in str(layout.paranoid)
     else:
-        assert "only 0.06 GiB free" in layout.notes[0]
+        assert layout.notes == (layout.paranoid,)
+        assert "PARANOID_MODE=true, but" in layout.notes[0] and "needed" in layout.notes[0]
+
+
+def test_a_models_folder_outside_the_data_root_is_left_alone_at_exit(paths: BootPaths) -> None:
+    elsewhere = paths.root / "mnt" / "models"
+    chosen = settings(PHOENIX_MODELS_DIR=str(elsewhere))
+    layout = plan_storage(chosen, paths, VolumeInfo(False, False, None))
+    assert layout.models == elsewhere and not layout.models_cleanable
+    assert "left in place when the pod stops" in layout.notes[0]
+    roots = exit_roots(paths, layout, user="sduser", environ={})
+    assert roots.models_dir is None and roots.comfy_output == layout.output
 
 
 def test_extra_model_paths_puts_the_models_root_first(paths: BootPaths) -> None:
@@ -115,7 +135,7 @@ def test_storage_files_are_idempotent_and_secret_free(paths: BootPaths) -> None:
     layout = plan_storage(settings(HF_TOKEN=CANARY_HF), paths, VolumeInfo(False, False, None))
     for _ in range(2):
         prepare_folders(layout, owner=None)
-        write_storage_files(layout, paths, settings(HF_TOKEN=CANARY_HF))
+        write_storage_files(layout, paths, settings(HF_TOKEN=CANARY_HF), user="sduser", environ={})
     assert (layout.models / "text_encoders").is_dir()
     for path in (paths.runtime_env, paths.extra_model_paths):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644
@@ -326,18 +346,71 @@ def test_without_help_text_nothing_is_dropped_and_user_args_come_last(paths: Boo
 # -- exit cleanup, report, log ------------------------------------------------------------------------
 
 
-def test_exit_cleanup_overwrites_then_removes(tmp_path: Path) -> None:
-    secret = tmp_path / "secrets.json"
-    secret.write_text(json.dumps({"huggingface": CANARY_HF}))
-    folder = tmp_path / "filebrowser"
-    folder.mkdir()
-    (folder / "filebrowser.db").write_text("db")
-    report = run_exit_cleanup(
-        ExitPlan(secret_files=(secret, tmp_path / "absent"), folders=(folder,))
+STORAGE_MODES = {
+    "ephemeral": {},
+    "volume": {"USE_VOLUME": "true"},
+    "paranoid-volume": {"USE_VOLUME": "true", "PARANOID_MODE": "true"},
+}
+
+
+def _boot_layout(paths: BootPaths, env: dict[str, str]) -> StorageLayout:
+    paths.workspace.mkdir(parents=True, exist_ok=True)
+    paths.shm.mkdir(parents=True, exist_ok=True)
+    shm = paranoid_storage(paths.shm, 1, check_tmpfs=False)
+    layout = plan_storage(settings(**env), paths, VolumeInfo(True, True, 1), shm)
+    prepare_folders(layout, owner=None)
+    return layout
+
+
+@pytest.mark.parametrize("mode", sorted(STORAGE_MODES))
+def test_a_terminal_phoenix_cleanup_sees_the_same_roots_as_the_exit(
+    paths: BootPaths, mode: str
+) -> None:
+    env = STORAGE_MODES[mode]
+    environ = {"HF_HOME": str(paths.root / "hf-cache"), "PATH": "/usr/bin"}
+    layout = _boot_layout(paths, env)
+    write_storage_files(layout, paths, settings(**env), user="sduser", environ=environ)
+    exit_side = exit_roots(paths, layout, user="sduser", environ=environ)
+    # A root terminal: its own HOME and PATH over what runtime.env says.
+    terminal = {**read_env_file(paths.runtime_env), "HOME": str(paths.root / "root")}
+    terminal_settings = load_settings(terminal)
+    assert CleanupRoots.from_environment(terminal, terminal_settings) == exit_side
+    assert StorageMode.from_environment(terminal, terminal_settings) == exit_mode(
+        layout, paranoid=terminal_settings.paranoid_mode
     )
-    assert not secret.exists() and not folder.exists()
-    assert str(secret) in report.removed and str(tmp_path / "absent") in report.missing
-    assert report.failed == []
+    assert exit_side.homes == (paths.root / "root", paths.root / "home" / "sduser")
+    assert paths.root / "hf-cache" in exit_side.caches
+    assert exit_side.tmp_dir == paths.root / "tmp"
+    assert exit_side.comfy_database == paths.comfyui_dir / "user" / "comfyui.db"
+
+
+def test_the_exit_overwrites_the_secrets_handoff_then_removes_it(paths: BootPaths) -> None:
+    layout = _boot_layout(paths, {})
+    write_handoff(paths.secrets_file, build_handoff(settings(HF_TOKEN=CANARY_HF), None), owner=None)
+    roots = exit_roots(paths, layout, user="sduser", environ={})
+    plan = plan_cleanup(roots, exit_mode(layout, paranoid=False), container=True)
+    (holder,) = [
+        e for e in plan.removals if e.path in (paths.secrets_file, *paths.secrets_file.parents)
+    ]
+    assert holder.path == paths.runtime_dir and holder.category == "secrets"
+    assert holder.action == "overwrite+empty"
+    inode = os.open(paths.secrets_file, os.O_RDONLY)
+    try:
+        size = os.fstat(inode).st_size
+        report = execute_plan(plan)
+        assert os.pread(inode, size, 0) == bytes(size)  # zeros reached the file before unlink
+    finally:
+        os.close(inode)
+    assert report.ok and report.overwritten >= 1
+    assert not paths.secrets_file.exists()
+    assert paths.runtime_dir.is_dir()  # emptied, not removed: the report is written there last
+
+
+def test_without_a_layout_the_exit_names_no_user_data(paths: BootPaths) -> None:
+    roots = exit_roots(paths, None, user="sduser", environ={})
+    assert roots.runtime_dir == paths.runtime_dir and roots.tmp_dir == paths.tmp_dir
+    assert (roots.comfy_output, roots.comfy_database, roots.models_dir) == (None, None, None)
+    assert exit_mode(None, paranoid=True) == StorageMode(volume=False, paranoid=True)
 
 
 def test_report_never_holds_a_secret_and_is_replaced_atomically(tmp_path: Path) -> None:

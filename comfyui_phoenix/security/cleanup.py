@@ -164,11 +164,15 @@ class CleanupRoots:
         ``XDG_CACHE_HOME``, ``TMPDIR``, the cache variables (``HF_HOME``, …),
         ``PHOENIX_MODELS_DIR``, ``PHOENIX_INPUT_DIR``, ``PHOENIX_OUTPUT_DIR``,
         ``PHOENIX_USER_DIR``, ``PHOENIX_TEMP_DIR``, ``PHOENIX_LOG_DIR``,
-        ``PHOENIX_FILEBROWSER_DB`` and ``PHOENIX_COMFYUI_DIR``. ``overrides`` replace fields
-        (inside ComfyUI its ``folder_paths`` know the input, output, user and temp folders).
+        ``PHOENIX_FILEBROWSER_DB`` and ``PHOENIX_COMFYUI_DIR``; ``PHOENIX_HOMES``
+        (``os.pathsep``-separated, written by the bootstrap) adds homes to ``HOME``'s.
+        ``overrides`` replace fields (inside ComfyUI its ``folder_paths`` know the input,
+        output, user and temp folders).
         """
         runtime = settings.runtime_dir
         homes = (Path(environ["HOME"]),) if environ.get("HOME") else ()
+        extra = (Path(p) for p in environ.get("PHOENIX_HOMES", "").split(os.pathsep) if p)
+        homes = tuple(dict.fromkeys((*homes, *extra)))
         comfyui = _path(environ, "PHOENIX_COMFYUI_DIR")
         roots = cls(
             runtime_dir=runtime,

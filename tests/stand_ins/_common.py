@@ -69,24 +69,37 @@ def setup_signals() -> None:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
-Routes = dict[tuple[str, str], Callable[["JsonHandler"], tuple[int, Any]]]
+Reply = tuple[int, Any] | tuple[int, Any, dict[str, str]]
+Routes = dict[tuple[str, str], Callable[["JsonHandler"], Reply]]
+#: Runs before the routes; a reply it returns is sent instead (a login gate, say).
+Guard = Callable[["JsonHandler"], Reply | None]
 
 
 class JsonHandler(BaseHTTPRequestHandler):
-    """Answers JSON from ``routes``: {(method, path): callable(handler) -> (status, body)}."""
+    """Answers JSON from ``routes``: {(method, path): callable(handler) -> (status, body)}.
+
+    A route or the guard may add a third item, extra response headers.
+    """
 
     routes: ClassVar[Routes] = {}
+    guard: ClassVar[Guard | None] = None
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _answer(self, method: str) -> None:
-        route = self.routes.get((method, self.path.split("?", 1)[0]))
-        status, body = route(self) if route else (404, {"error": "not found"})
+        guard = type(self).guard
+        reply = guard(self) if guard is not None else None
+        if reply is None:
+            route = self.routes.get((method, self.path.split("?", 1)[0]))
+            reply = route(self) if route else (404, {"error": "not found"})
+        status, body, headers = reply if len(reply) == 3 else (*reply, {})
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
@@ -101,8 +114,8 @@ class JsonHandler(BaseHTTPRequestHandler):
         return json.loads(self.rfile.read(length) or b"null")
 
 
-def serve(address: str, port: int, routes: Routes) -> None:
-    handler = type("Handler", (JsonHandler,), {"routes": routes})
+def serve(address: str, port: int, routes: Routes, guard: Guard | None = None) -> None:
+    handler = type("Handler", (JsonHandler,), {"routes": routes, "guard": staticmethod(guard)})
     server = ThreadingHTTPServer((address, port), handler)
     server.daemon_threads = True
     try:

@@ -1,8 +1,8 @@
 """Boot the container's bootstrap as a real process under a temporary root.
 
 :func:`start_boot` runs ``python -m bootstrap`` with the stand-ins (or the real
-ComfyUI), a GPU report file instead of NVML, free ports on loopback, and the
-environment a test gives. :class:`Booted` reads its report and log, waits for
+ComfyUI), a GPU report file instead of NVML, free ports on loopback, ``HOME`` inside the
+root (the exit cleanup empties homes and caches), and the environment a test gives. :class:`Booted` reads its report and log, waits for
 states, and stops it with a signal while measuring how long that takes.
 """
 
@@ -23,6 +23,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 STAND_INS = Path(__file__).resolve().parent
+
+#: Variables naming caches outside the test's root (the exit cleanup removes caches).
+CACHE_VARIABLES = ("XDG_CACHE_HOME", "HF_HOME", "PIP_CACHE_DIR", "TORCH_HOME", "TRITON_CACHE_DIR")
 
 GPU_5090 = {
     "devices": [
@@ -142,8 +145,11 @@ def start_boot(
     gpu_file = tmp_path / "gpu.json"
     gpu_file.write_text(json.dumps(GPU_5090 if gpu is None else gpu))
     comfyui_port, filebrowser_port = free_port(), free_port()
+    # The exit cleanup empties the caches these name: only folders under the root may.
+    inherited = {k: v for k, v in os.environ.items() if k not in CACHE_VARIABLES}
     full_env = {
-        **os.environ,
+        **inherited,
+        "HOME": str(root / "root"),
         "PHOENIX_CONTAINER": "1",
         "PHOENIX_BOOT_ROOT": str(root),
         "PHOENIX_RUNTIME_DIR": str(runtime),
@@ -169,6 +175,38 @@ def start_boot(
             stderr=subprocess.STDOUT,
         )
     return Booted(process, root, runtime, log_path, records, comfyui_port, filebrowser_port)
+
+
+BootFactory = Callable[..., Booted]
+
+
+class Boots:
+    """Starts bootstraps for one test and kills what is still running at its end."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.started: list[Booted] = []
+
+    def start(
+        self, env: Mapping[str, str] | None = None, *, base: Path | None = None, **kwargs: Any
+    ) -> Booted:
+        """:func:`start_boot` under ``tmp_path/boot<N>`` (or ``base``)."""
+        booted = start_boot(base or self.tmp_path / f"boot{len(self.started)}", env, **kwargs)
+        self.started.append(booted)
+        return booted
+
+    def kill_all(self) -> None:
+        for booted in self.started:
+            if booted.process.poll() is None:
+                terminate_all(descendants(booted.process.pid))
+                booted.kill()
+
+
+def write_file(path: Path, text: str = "canary") -> Path:
+    """A file a user (or a process) left behind, with its folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
 
 
 def recorded_invocations(records: Path) -> list[dict[str, Any]]:
