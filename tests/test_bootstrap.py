@@ -369,7 +369,15 @@ def test_children_run_unprivileged_with_umask_077(boot: BootFactory) -> None:
     # stand-ins run from /usr/bin/python3 in a folder the service user can enter.
     with tempfile.TemporaryDirectory(prefix="phoenix-boot-") as folder:
         os.chmod(folder, 0o755)  # noqa: S103 - the service user must reach its files
+        # The checkout may sit in a folder only root can enter (a mktemp clone, say):
+        # the service user runs copies of the stand-ins.
+        stand_ins = Path(folder) / "stand_ins"
+        shutil.copytree(STAND_INS, stand_ins, ignore=shutil.ignore_patterns("__pycache__"))
+        for path in [stand_ins, *stand_ins.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
         env = {
+            "PHOENIX_BOOT_COMFYUI_DIR": str(stand_ins / "comfyui"),
+            "PHOENIX_BOOT_FILEBROWSER_BIN": str(stand_ins / "filebrowser"),
             "PHOENIX_BOOT_USER": "nobody",
             "STANDIN_RECORD_DIR": "",  # not writable by the service user
             "PATH": f"/usr/bin:/bin:{os.environ.get('PATH', '')}",

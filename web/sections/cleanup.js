@@ -19,6 +19,9 @@ function mount(body, { store, scope, details }) {
   const cache = () => store.ui.cleanup;
 
   const offered = () => Boolean(store.capabilities?.cleanup_available) && cache()?.state !== "missing";
+  // While the user is answering "Remove … for good?", a fresh plan must not redraw the
+  // buttons under their pointer; it shows once they have answered.
+  let confirming = false;
 
   async function loadPlan() {
     if (!store.capabilities?.cleanup_available) return;
@@ -34,6 +37,7 @@ function mount(body, { store, scope, details }) {
 
   function render() {
     details.hidden = !offered();
+    if (confirming) return;
     const state = cache();
     if (!state) replaceChildren(content, h("div", { className: "phx-note", text: "Listing what would be removed…" }));
     else if (state.state === "error") replaceChildren(content, problem(state.error));
@@ -61,6 +65,7 @@ function mount(body, { store, scope, details }) {
     const ask = button(
       "Clean up…",
       () => {
+        confirming = true;
         replaceChildren(confirmBox, h("span", { className: "phx-confirm__text", text: `Remove ${items.length} ${items.length === 1 ? "item" : "items"} for good?` }), yes, no);
         yes.focus();
       },
@@ -68,6 +73,7 @@ function mount(body, { store, scope, details }) {
     );
     const yes = button("Remove", run, { kind: "danger", title: "Remove: yes, clean up now" });
     const no = button("Keep", () => {
+      confirming = false;
       replaceChildren(confirmBox, ask);
       ask.focus();
     });
@@ -83,6 +89,7 @@ function mount(body, { store, scope, details }) {
   }
 
   async function run() {
+    confirming = false;
     try {
       const report = await store.client.post("/cleanup", { confirm: true });
       store.ui.cleanup = null;
