@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..folders import LEGACY_FOLDERS, normalize_folder
+from ..security.redact import SECRETS, install_redaction
 from ..settings import Settings, load_settings
 
 log = logging.getLogger("phoenix")
@@ -91,6 +92,10 @@ def install() -> None:
 
     server = PromptServer.instance
     settings = load_settings()
+    # Every line any logger in ComfyUI writes passes the filter that masks known secrets.
+    secrets = (settings.api_token, settings.hf_token, settings.civitai_token)
+    SECRETS.add(*(secret.get_secret_value() for secret in secrets if secret is not None))
+    install_redaction()
     if settings.comfy_auth:
         # First, before anything else here can fail: a ComfyUI without the gate would be
         # public (the bootstrap's probe would then stop it).
