@@ -270,3 +270,58 @@ def _downloading(comfy: Comfy) -> bool:
     return any(
         j["filename"] == "slow_vae.safetensors" and j["state"] == "downloading" for j in jobs
     )
+
+
+def test_comfyuis_websocket_gets_one_notice_per_job_and_no_flood(comfy: Comfy) -> None:
+    import asyncio
+
+    import aiohttp
+
+    data = safetensors_bytes(FLUX_VAE, pad_to=3 << 20, seed=24)
+    comfy.files.add("ws_vae.safetensors", data)
+    link = f"{comfy.files.base_url}/files/ws_vae.safetensors"  # type: ignore[attr-defined]
+
+    async def watch() -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"{comfy.url}/ws?clientId=phoenix-test") as ws,
+        ):
+            prompt = {
+                "1": {
+                    "class_type": "PhoenixFetchModel",
+                    "inputs": {"reference": link, "folder": "vae"},
+                }
+            }
+            async with session.post(
+                f"{comfy.url}/prompt", json={"prompt": prompt, "client_id": "phoenix-test"}
+            ) as response:
+                queued = await response.json()
+            while True:
+                message = await asyncio.wait_for(ws.receive(), 30)
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                event = json.loads(message.data)
+                seen.append(event)
+                data = event.get("data") or {}
+                if (
+                    event["type"] == "executing"
+                    and data.get("node") is None
+                    and data.get("prompt_id") == queued["prompt_id"]
+                ):
+                    await asyncio.sleep(0.5)  # a notice sent after the prompt ends still counts
+                    while True:
+                        try:
+                            late = await asyncio.wait_for(ws.receive(), 0.5)
+                        except asyncio.TimeoutError:
+                            return seen
+                        if late.type == aiohttp.WSMsgType.TEXT:
+                            seen.append(json.loads(late.data))
+
+    events = asyncio.run(watch())
+    phoenix = [e for e in events if e["type"].startswith("phoenix.")]
+    assert [e["type"] for e in phoenix] == ["phoenix.job.done"], [e["type"] for e in events]
+    assert phoenix[0]["data"]["filename"] == "ws_vae.safetensors"
+    assert any(e["type"] == "progress" for e in events), (
+        "the node reports through ComfyUI's ProgressBar"
+    )
