@@ -187,13 +187,10 @@ async def _watch(jobs: list[Job], out: TextIO, *, quiet: bool) -> None:
     live = out.isatty() and not quiet
     shown: dict[str, int] = {}
     pending = {j.id: j for j in jobs}
+    waiters = {asyncio.ensure_future(j.finished.wait()) for j in jobs}
     drawn = 0
     while pending:
-        await asyncio.wait(
-            [asyncio.ensure_future(j.finished.wait()) for j in pending.values()],
-            timeout=0.5,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
+        _, waiters = await asyncio.wait(waiters, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
         if live:
             if drawn:
                 out.write(f"\x1b[{drawn}F")
