@@ -12,6 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from conftest import CANARY_HF
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from peers.files import FileServer
 from peers.hf import HFServer
 from peers.models import FLUX_VAE, LORA, safetensors_bytes
@@ -281,3 +283,41 @@ async def _next_event(stream: Any) -> tuple[str, Any]:
             data = line[6:]
         elif line == "" and kind:
             return kind, json.loads(data)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_bodies = st.one_of(
+    _json_values,
+    st.fixed_dictionaries(
+        {"refs": st.lists(st.text(max_size=60), max_size=4)},
+        optional={"folder": st.text(max_size=30)},
+    ),
+    st.fixed_dictionaries(
+        {}, optional={"huggingface": st.text(max_size=30), "civitai": _json_values}
+    ),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=_bodies,
+    route=st.sampled_from(["/phoenix/resolve", "/phoenix/downloads", "/phoenix/tokens"]),
+)
+async def test_any_json_body_gets_a_json_answer_never_a_crash(
+    serve: ClientMaker, body: Any, route: str
+) -> None:
+    client = await serve()
+    method = client.put if route.endswith("tokens") else client.post
+    response = await method(route, json=body)
+    assert response.status < 500, await response.text()
+    payload = await response.json()
+    if response.status >= 400:
+        assert payload["error"] and payload["detail"]
