@@ -321,3 +321,24 @@ async def test_any_json_body_gets_a_json_answer_never_a_crash(
     payload = await response.json()
     if response.status >= 400:
         assert payload["error"] and payload["detail"]
+
+
+async def test_a_rebound_name_on_loopback_cannot_delete_models(
+    serve: ClientMaker, models_dir: Path
+) -> None:
+    target = models_dir / "loras" / "keep.safetensors"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(safetensors_bytes(LORA))
+    client = await serve()
+    # DNS rebinding: the request comes from 127.0.0.1 but names the attacker's site.
+    rebound = {"Host": "evil.example:8188", "Origin": "http://evil.example:8188"}
+    refused = await client.delete("/phoenix/models/loras/keep.safetensors", headers=rebound)
+    assert refused.status == 403 and target.exists()
+    cross = await client.put(
+        "/phoenix/tokens",
+        json={"civitai": "abc123456789"},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert cross.status == 403
+    allowed = await client.delete("/phoenix/models/loras/keep.safetensors")
+    assert allowed.status == 200 and not target.exists()

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -118,7 +119,27 @@ def is_trusted_local(request: web.Request, api_token: str | None) -> bool:
         return hmac.compare_digest(header[7:].strip().encode(), api_token.encode())
     forwarded = any(h in request.headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-IP"))
     remote = request.remote or ""
-    return not forwarded and remote in ("127.0.0.1", "::1", "localhost")
+    # A page on another site can rebind its own name to 127.0.0.1 (DNS rebinding): its
+    # requests then come from loopback, but still name that site in Host and Origin.
+    return (
+        not forwarded
+        and remote in _LOOPBACK
+        and _hostname(request.host) in _LOOPBACK
+        and _origin_is_local(request.headers.get("Origin"))
+    )
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _hostname(host: str | None) -> str:
+    return (urlsplit(f"//{host}").hostname or "") if host else ""
+
+
+def _origin_is_local(origin: str | None) -> bool:
+    if not origin:
+        return True  # not a browser page, or a same-origin GET: nothing to compare
+    return (urlsplit(origin).hostname or "") in _LOOPBACK
 
 
 def require_trusted(request: web.Request) -> None:
