@@ -39,6 +39,8 @@ _AIR = re.compile(
     re.IGNORECASE,
 )
 _CIVITAI_FILTERS = ("type", "format", "size", "fp")
+_HF_ORIGINS = frozenset({"huggingface.co", "hf.co"})
+_TOKEN_PARAMS = frozenset({"token", "api_key", "apikey", "access_token"})
 
 NumberMeaning = Literal["error", "civitai_model"]
 
@@ -309,11 +311,28 @@ def _parse_url(url: str, hf_endpoint: str, civitai_base: str) -> Reference:
         raise BadReferenceError(f"'{url[:120]}' is not a valid link.", hint=_EXAMPLE_HINT) from None
     if not host or any(c.isspace() for c in url):
         raise BadReferenceError(f"'{url[:120]}' is not a valid link.", hint=_EXAMPLE_HINT)
-    if origin in {"huggingface.co", "hf.co", _origin(hf_endpoint)}:
+    if parts.username is not None or parts.password is not None:
+        raise BadReferenceError(
+            f"The link to {host} carries a user name or password.",
+            hint="Remove the credentials from the link; set tokens in HF_TOKEN, CIVITAI_TOKEN "
+            "or the sidebar's Tokens section instead.",
+        )
+    hf_origins = _HF_ORIGINS | {_origin(hf_endpoint)}
+    civitai_origins = {"civitai.com", "www.civitai.com", _origin(civitai_base)}
+    if origin in hf_origins | civitai_origins and _TOKEN_PARAMS & {
+        k.lower() for k in parse_qs(parts.query)
+    }:
+        raise BadReferenceError(
+            f"The link to {host} carries a token in its address, where it would be saved with "
+            "workflows and written to logs.",
+            hint="Remove '?token=…' from the link and set CIVITAI_TOKEN or HF_TOKEN (or the "
+            "sidebar's Tokens section) instead.",
+        )
+    if origin in hf_origins:
         hf = _parse_hf_url(parts.path, url)
         if hf is not None:
             return hf
-    if origin in {"civitai.com", "www.civitai.com", _origin(civitai_base)}:
+    if origin in civitai_origins:
         civ = _parse_civitai_url(parts.path, parts.query, url)
         if civ is not None:
             return civ

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import CANARY_CIVITAI
@@ -243,3 +244,45 @@ async def test_a_new_job_is_announced_before_it_gets_a_slot(
         assert seen[jobs[1].id] == "queued"
         for job in jobs:
             await phoenix.manager.cancel(job.id)
+
+
+async def test_cancelling_a_waiting_job_leaves_the_other_process_download_alone(
+    file_server: FileServer, make_settings: Callable[..., Settings]
+) -> None:
+    file_server.per_connection_rate = 2 << 20
+    file_server.add("shared.safetensors", MODEL)
+    link = _link(file_server, "shared.safetensors")
+    settings = make_settings(engine="python")
+    async with Phoenix(settings) as first, Phoenix(settings) as second:
+        (running,), _ = await first.manager.submit([link], origin="cli")
+        while running.done_bytes == 0:
+            await asyncio.sleep(0.05)
+        (waiting,), _ = await second.manager.submit([link], origin="panel")
+        while waiting.state != JobState.WAITING:
+            await asyncio.sleep(0.02)
+        await second.manager.cancel(waiting.id)
+        file_server.per_connection_rate = None
+        done = await first.manager.wait(running.id)
+    assert waiting.state == JobState.CANCELLED
+    assert done.state == JobState.DONE, done.error
+    assert done.dest.read_bytes() == MODEL
+
+
+async def test_a_record_without_this_hash_is_checked_by_reading_the_file(
+    file_server: FileServer,
+    hf_server: Any,
+    make_settings: Callable[..., Settings],
+    models_dir: Path,
+) -> None:
+    # First from a plain link (no hash known), then the same file from a hub that gives one.
+    file_server.add("twin.safetensors", MODEL)
+    hf_server.add_repo("acme/twin", {"twin.safetensors": MODEL})
+    settings = make_settings(engine="python", hf_endpoint=hf_server.url)
+    async with Phoenix(settings) as phoenix:
+        (job,), _ = await phoenix.manager.submit(
+            [_link(file_server, "twin.safetensors")], origin="test"
+        )
+        await phoenix.manager.wait(job.id)
+        plan = await phoenix.manager.plan_refs(["acme/twin/twin.safetensors"])
+    assert not plan.problems
+    assert plan.items[0].present, "the bytes on disk match the hub's sha256"

@@ -170,3 +170,19 @@ def test_safe_names_never_leave_their_folder(
 def test_hostile_names_are_refused(name: str) -> None:
     with pytest.raises(UnsafePathError):
         safe_filename(name)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://civitai.com/api/download/models/123?token=abcdef123456",
+        "https://civitai.com/models/1?modelVersionId=2&api_key=abcdef",
+        "https://huggingface.co/a/b/resolve/main/x.safetensors?token=hf_abcdef",
+        "https://user:secret@example.org/x.safetensors",
+    ],
+)
+def test_links_with_credentials_are_refused_before_they_are_saved_anywhere(link: str) -> None:
+    with pytest.raises(BadReferenceError) as info:
+        parse_reference(link)
+    assert "abcdef" not in str(info.value) and "secret" not in str(info.value)
+    assert "TOKEN" in info.value.hint or "credentials" in info.value.hint

@@ -27,7 +27,7 @@ from ..folders import ModelLayout
 from ..naming import contained_path
 from ..plan import PlannedFile
 from ..refs import Destination, NumberMeaning, Reference
-from ..security.redact import redact
+from ..security.redact import public_ref, redact, redact_url
 from ..sources.registry import Sources
 from .events import EventBus
 from .locks import FileLock
@@ -80,13 +80,13 @@ class Job:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "ref": self.file.ref,
+            "ref": public_ref(self.file.ref),
             "source": self.file.source,
             "filename": self.file.filename,
             "folder": self.file.folder,
             "subfolder": self.file.subfolder,
             "relpath": self.file.relpath,
-            "url": self.file.url,
+            "url": redact_url(self.file.url),
             "origin": self.origin,
             "state": self.state.value,
             "done": self.done_bytes,
@@ -124,7 +124,7 @@ class PlanProblem:
     error: PhoenixError
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ref": self.ref, **self.error.to_dict()}
+        return {"ref": public_ref(self.ref), **self.error.to_dict()}
 
 
 @dataclass
@@ -213,7 +213,9 @@ class JobManager:
         ):
             if expected is None:
                 return True
-            return bool(record.get(expected[0], "").lower() == expected[1])
+            known = record.get(expected[0])
+            if known:  # a record of this very file with this hash: no need to read 20 GB again
+                return bool(known.lower() == expected[1])
         if expected is None:
             return file.size is not None
         from ..engines.verify import new_hasher
@@ -289,9 +291,19 @@ class JobManager:
         job = self.get(job_id)
         if job.state in ACTIVE:
             await self._stop_task(job)
-            await asyncio.to_thread(self.engine.discard, _part(job.dest))
+            await asyncio.to_thread(self._discard_if_ours, job)
             self._finish(job, JobState.CANCELLED)
         return job
+
+    def _discard_if_ours(self, job: Job) -> None:
+        """Remove the part file, unless another process is downloading into it right now."""
+        lock = FileLock(self.state.lock_path(job.file.relpath))
+        if not lock.try_acquire():
+            return
+        try:
+            self.engine.discard(_part(job.dest))
+        finally:
+            lock.release()
 
     async def retry(self, job_id: str) -> Job:
         job = self.get(job_id)
@@ -373,10 +385,11 @@ class JobManager:
     async def _run(self, job: Job) -> None:
         lock = FileLock(self.state.lock_path(job.file.relpath))
         try:
+            # The file lock first: a job waiting for another process must not hold a slot.
+            if not lock.try_acquire():
+                self._set(job, JobState.WAITING)
+                await lock.acquire()
             async with self._slots:
-                if not lock.try_acquire():
-                    self._set(job, JobState.WAITING)
-                    await lock.acquire()
                 if await asyncio.to_thread(self.is_present, job.file, job.dest):
                     job.skipped = True
                     job.done_bytes = job.total or job.dest.stat().st_size
@@ -438,9 +451,9 @@ class JobManager:
     def _record(self, file: PlannedFile, dest: Path, digest: str | None) -> None:
         stat = dest.stat()
         record: dict[str, Any] = {
-            "ref": file.ref,
+            "ref": public_ref(file.ref),
             "source": file.source,
-            "url": file.url,
+            "url": redact_url(file.url),
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
             "sha256": file.sha256,

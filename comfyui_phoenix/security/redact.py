@@ -89,6 +89,14 @@ def redact_url(url: str) -> str:
     return redact(urlunsplit((parts.scheme, netloc, parts.path, query, "")))
 
 
+def public_ref(ref: str) -> str:
+    """A reference as it may be shown: a link loses credentials and signatures."""
+    body, sep, destination = ref.partition("::")
+    if body.lower().startswith(("http://", "https://")):
+        body = redact_url(body)
+    return redact(body) + sep + destination
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that rewrites each record's message with secrets masked."""
 
