@@ -580,3 +580,17 @@ async def test_a_header_above_the_limit_is_refused(file_server: FileServer) -> N
 
     async with aiohttp.ClientSession() as session:
         assert await read_remote_safetensors_header(session, endpoint, max_bytes=16) is None
+
+
+async def test_one_unusable_name_does_not_sink_a_whole_repository(
+    hf_server: HFServer, make_source: Factory
+) -> None:
+    hf_server.add_repo(
+        "someone/mixed",
+        {
+            "good_lora.safetensors": safetensors_bytes(LORA, seed=6),
+            "con.safetensors": safetensors_bytes(LORA, seed=7),
+        },
+    )
+    files = await make_source().plan(HFRef("someone/mixed"))
+    assert placed(files) == {("loras", "good_lora.safetensors")}

@@ -117,3 +117,14 @@ def test_size_and_hash_mismatches_name_the_problem() -> None:
         check_size_and_hash("m.safetensors", 9, 10, None, None)
     with pytest.raises(IntegrityError, match="SHA256 checksum"):
         check_size_and_hash("m.safetensors", 10, 10, "ab", ("sha256", "cd"))
+
+
+def test_a_header_with_nonsense_offsets_is_an_integrity_error(tmp_path: Path) -> None:
+    import json
+    import struct
+
+    header = json.dumps({"w": {"dtype": "F16", "shape": [1], "data_offsets": ["0", "x"]}}).encode()
+    path = tmp_path / "odd.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0\0")
+    with pytest.raises(IntegrityError):
+        sniff_content(path, path.name)

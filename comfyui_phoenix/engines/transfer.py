@@ -167,6 +167,8 @@ async def download_verified(
         await asyncio.to_thread(publish, request.part_path, final_path)
         await asyncio.to_thread(engine.discard, request.part_path)
     except IntegrityError:
+        # The hasher closes its handle first: Windows cannot delete a file that is open.
+        await follower.cancel()
         await asyncio.to_thread(engine.discard, request.part_path)
         raise
     finally:

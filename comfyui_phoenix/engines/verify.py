@@ -103,7 +103,9 @@ class StreamingHasher:
                         return
                     target, final = self._target, self._final
                 if fd is None:
-                    fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                    # Windows flushes a file only through a handle opened for writing.
+                    mode = os.O_RDWR if os.name == "nt" else os.O_RDONLY
+                    fd = os.open(self.path, mode | getattr(os, "O_BINARY", 0))
                 while self._hashed < target:
                     data = _pread(fd, min(CHUNK, target - self._hashed), self._hashed)
                     if not data:
@@ -196,7 +198,9 @@ def _safetensors_header(handle: Any, size: int, filename: str) -> dict[str, Any]
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
         if not (isinstance(offsets, list) and len(offsets) == 2):
             raise bad
-        end = max(end, int(offsets[1]))
+        if not all(isinstance(o, int) and o >= 0 for o in offsets):
+            raise bad
+        end = max(end, offsets[1])
     if 8 + length + end != size:
         raise IntegrityError(
             f"{filename} is truncated or padded: its header describes {8 + length + end} bytes, "

@@ -49,6 +49,7 @@ from ..errors import (
     PhoenixError,
     SourceError,
     TransientError,
+    UnsafePathError,
 )
 from ..folders import MODEL_EXTENSIONS, MODEL_FOLDERS, normalize_folder
 from ..naming import safe_filename, safe_relative_dir
@@ -566,10 +567,24 @@ def _select(
         and not _is_component_weight(e.path, skipped)
         and (not includes or _matches(e.path, includes))
         and not _matches(e.path, excludes)
+        and _nameable(e.path)
     ]
     if not chosen:
         raise _nothing(repo, sorted(paths), under, bool(includes or excludes))
     return chosen
+
+
+def _nameable(path: str) -> bool:
+    """One file with a name that cannot be used safely must not sink a whole-repo plan."""
+    try:
+        safe_filename(posixpath.basename(path))
+        for part in posixpath.dirname(path).split("/"):
+            if part:
+                safe_filename(part)
+    except UnsafePathError:
+        log.warning("skipping %s: its name cannot be used safely", path[:200])
+        return False
+    return True
 
 
 def _diffusers_dirs(paths: Iterable[str]) -> set[str]:

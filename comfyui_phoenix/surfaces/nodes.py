@@ -65,20 +65,14 @@ async def _submit(reference: str, folder: str | None) -> Any:
 def fetch(reference: str, folder: str | None, node_id: str | None) -> tuple[str, Path]:
     """Fetch ``reference`` (waiting with a progress bar) and return (name in folder, path)."""
     loop = comfy.server_loop()
-    job = asyncio.run_coroutine_threadsafe(_submit(reference.strip(), folder), loop).result()
+    job = _wait(asyncio.run_coroutine_threadsafe(_submit(reference.strip(), folder), loop))
     bar = comfy.progress_bar(100, node_id)
-    waiting = asyncio.run_coroutine_threadsafe(job.finished.wait(), loop)
-    try:
-        while True:
-            try:
-                waiting.result(timeout=WAIT_STEP)
-                break
-            except concurrent.futures.TimeoutError:
-                total = job.total or job.file.size
-                bar.update_absolute(int(100 * job.done_bytes / total) if total else 0, 100)
-                comfy.check_interrupted()
-    finally:
-        waiting.cancel()
+
+    def report() -> None:
+        total = job.total or job.file.size
+        bar.update_absolute(int(100 * job.done_bytes / total) if total else 0, 100)
+
+    _wait(asyncio.run_coroutine_threadsafe(job.finished.wait(), loop), report)
     if job.state.value != "done":
         error = job.error or {}
         raise PhoenixError(
@@ -89,6 +83,23 @@ def fetch(reference: str, folder: str | None, node_id: str | None) -> tuple[str,
     base = app_target(job.file.folder)
     name = job.dest.relative_to(base).as_posix() if job.dest.is_relative_to(base) else job.dest.name
     return name, job.dest
+
+
+def _wait(future: concurrent.futures.Future[Any], tick: Any = None) -> Any:
+    """Wait for work on the server loop, checking ComfyUI's Cancel between steps.
+
+    An interrupt stops the waiting only: a download carries on for the next run.
+    """
+    try:
+        while True:
+            try:
+                return future.result(timeout=WAIT_STEP)
+            except concurrent.futures.TimeoutError:
+                if tick is not None:
+                    tick()
+                comfy.check_interrupted()
+    finally:
+        future.cancel()
 
 
 def app_target(folder: str) -> Path:
