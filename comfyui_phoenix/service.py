@@ -15,7 +15,7 @@ import aiohttp
 
 from . import __version__
 from .engines.base import Engine
-from .errors import ConfigError
+from .errors import ConfigError, EngineError
 from .folders import ModelLayout, StandardLayout
 from .jobs.events import EventBus
 from .jobs.manager import JobManager
@@ -38,7 +38,6 @@ def default_models_root(settings: Settings) -> Path:
 def choose_engine(settings: Settings, session_factory: Any) -> Engine:
     """``PHOENIX_ENGINE``: aria2c when asked or (``auto``) when it is installed, else Python."""
     from .engines.aria2 import Aria2Engine
-    from .engines.python import PythonEngine
 
     aria2c = Aria2Engine.available()
     if settings.engine == "aria2" and not aria2c:
@@ -50,6 +49,13 @@ def choose_engine(settings: Settings, session_factory: Any) -> Engine:
         return Aria2Engine(
             executable=aria2c, max_rate=settings.max_download_rate, runtime_dir=settings.runtime_dir
         )
+    return python_engine(settings, session_factory)
+
+
+def python_engine(settings: Settings, session_factory: Any) -> Engine:
+    """The pure-Python engine, for machines without a working aria2c."""
+    from .engines.python import PythonEngine
+
     return PythonEngine(session_factory, max_rate=settings.max_download_rate)
 
 
@@ -92,22 +98,44 @@ class Phoenix:
         return self._engine_session
 
     async def start(self) -> Phoenix:
+        """Open the sessions, start the engine and the job manager.
+
+        Whatever fails on the way, what was already opened is closed again.
+        """
         self._session = make_session(self.policy)
-        ctx = SourceContext(self.settings, self._session, self.policy, self.tokens)
-        self.sources = Sources(ctx, vram_bytes=self._vram_bytes)
-        engine = self._engine or choose_engine(self.settings, self._engine_session_factory)
-        self._engine = engine
-        await engine.start()
-        self.jobs = JobManager(
-            layout=self.layout,
-            sources=self.sources,
-            engine=engine,
-            events=self.events,
-            state=self.state,
-            max_concurrent=self.settings.max_concurrent_downloads,
-        )
+        try:
+            ctx = SourceContext(self.settings, self._session, self.policy, self.tokens)
+            self.sources = Sources(ctx, vram_bytes=self._vram_bytes)
+            engine = await self._start_engine()
+            self.jobs = JobManager(
+                layout=self.layout,
+                sources=self.sources,
+                engine=engine,
+                events=self.events,
+                state=self.state,
+                max_concurrent=self.settings.max_concurrent_downloads,
+            )
+        except BaseException:
+            await self.close()
+            raise
         log.info("Phoenix %s: engine %s, models in %s", self.version, engine.name, self.layout.root)
         return self
+
+    async def _start_engine(self) -> Engine:
+        """The engine given, or the one settings choose; with ``auto``, Python if aria2c fails."""
+        chosen = self._engine is None
+        engine = self._engine or choose_engine(self.settings, self._engine_session_factory)
+        self._engine = engine
+        try:
+            await engine.start()
+        except (EngineError, OSError) as exc:
+            if not (chosen and self.settings.engine == "auto" and engine.name != "python"):
+                raise
+            log.warning("aria2c would not start (%s); downloading with the Python engine", exc)
+            await engine.close()
+            engine = self._engine = python_engine(self.settings, self._engine_session_factory)
+            await engine.start()
+        return engine
 
     @property
     def engine(self) -> Engine:

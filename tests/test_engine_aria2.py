@@ -61,6 +61,25 @@ class Provider:
         return Endpoint(url, self.headers)
 
 
+class Scripted:
+    """An endpoint provider that plays its steps in turn (a URL, or an error to raise)."""
+
+    def __init__(self, *steps: str | Callable[[], BaseException]) -> None:
+        self.steps = steps
+        self.calls = 0
+
+    async def __call__(self) -> Endpoint:
+        step = self.steps[min(self.calls, len(self.steps) - 1)]
+        self.calls += 1
+        if callable(step):
+            raise step()
+        return Endpoint(step)
+
+
+def busy() -> TransientError:
+    return TransientError("The source answered HTTP 429.", status=429)
+
+
 def url_of(server: FileServer, name: str, query: str = "") -> str:
     base: str = server.base_url  # type: ignore[attr-defined]
     return f"{base}/files/{name}{'?' + query if query else ''}"
@@ -98,7 +117,13 @@ async def make_engine(tmp_path: Path) -> AsyncIterator[EngineFactory]:
     engines: list[Aria2Engine] = []
 
     async def factory(**kwargs: Any) -> Aria2Engine:
-        kwargs = {"poll_interval": 0.1, "retry_wait": 1, "runtime_dir": tmp_path / "run", **kwargs}
+        kwargs = {
+            "poll_interval": 0.1,
+            "retry_wait": 1,
+            "backoff_cap": 0.2,
+            "runtime_dir": tmp_path / "run",
+            **kwargs,
+        }
         engine = Aria2Engine(**kwargs)
         await engine.start()
         engines.append(engine)
@@ -195,6 +220,71 @@ async def test_burst_of_503_answers_is_waited_out(
 
     assert part.read_bytes() == data
     assert len(ranges(file_server, "model.bin")) == 3
+
+
+@pytest.mark.parametrize("statuses", [[429, 429], [500]])
+async def test_refusals_before_the_first_byte_are_retried(
+    make_engine: EngineFactory, file_server: FileServer, part: Path, statuses: list[int]
+) -> None:
+    data = payload(MiB)
+    file_server.add("model.bin", data)
+    file_server.faults("model.bin", statuses=list(statuses), retry_after="1")
+    engine = await make_engine()
+
+    await engine.transfer(TransferRequest(part, Provider(url_of(file_server, "model.bin"))), ignore)
+
+    assert part.read_bytes() == data
+    assert len(ranges(file_server, "model.bin")) == len(statuses) + 1
+
+
+async def test_a_server_that_keeps_refusing_fails_after_the_retries(
+    make_engine: EngineFactory, file_server: FileServer, part: Path
+) -> None:
+    file_server.add("model.bin", payload(MiB))
+    file_server.faults("model.bin", statuses=[429], repeat=True)
+    engine = await make_engine(max_retries=2)
+
+    with pytest.raises(TransientError, match="429"):
+        await engine.transfer(
+            TransferRequest(part, Provider(url_of(file_server, "model.bin"))), ignore
+        )
+
+    assert len(ranges(file_server, "model.bin")) == 3
+
+
+async def test_a_busy_source_is_asked_for_the_link_again(
+    make_engine: EngineFactory, file_server: FileServer, part: Path
+) -> None:
+    data = payload(MiB)
+    file_server.add("model.bin", data)
+    links = Scripted(busy, busy, url_of(file_server, "model.bin"))
+    engine = await make_engine()
+
+    await engine.transfer(TransferRequest(part, links), ignore)
+
+    assert part.read_bytes() == data
+    assert links.calls == 3
+
+
+async def test_a_busy_source_is_asked_again_when_a_link_expired(
+    make_engine: EngineFactory, file_server: FileServer, part: Path
+) -> None:
+    data = payload(MiB)
+    file_server.add("expired.bin", data)
+    file_server.faults("expired.bin", statuses=[403], repeat=True)
+    file_server.add("fresh.bin", data)
+    links = Scripted(
+        url_of(file_server, "expired.bin"),
+        busy,
+        asyncio.TimeoutError,
+        url_of(file_server, "fresh.bin"),
+    )
+    engine = await make_engine()
+
+    await engine.transfer(TransferRequest(part, links), ignore)
+
+    assert part.read_bytes() == data
+    assert links.calls == 4
 
 
 async def test_resumes_after_aria2c_was_killed(

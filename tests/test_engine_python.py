@@ -18,6 +18,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -26,12 +27,14 @@ from peers.models import LORA, safetensors_bytes
 
 from comfyui_phoenix.engines.base import Endpoint, EndpointProvider, Progress, TransferRequest
 from comfyui_phoenix.engines.python import PythonEngine, sidecar_path
+from comfyui_phoenix.engines.retry import resolve_with_retry
 from comfyui_phoenix.engines.transfer import download_verified
 from comfyui_phoenix.errors import (
     AuthError,
     DiskFullError,
     IntegrityError,
     NotFoundError,
+    TransientError,
 )
 from comfyui_phoenix.net.http import make_session
 from comfyui_phoenix.net.policy import HostPolicy
@@ -77,6 +80,29 @@ def fixed(url: str) -> EndpointProvider:
         return Endpoint(url)
 
     return provide
+
+
+class Scripted:
+    """An endpoint provider that plays its steps in turn (a URL, or an error to raise)."""
+
+    def __init__(self, *steps: str | Callable[[], BaseException]) -> None:
+        self.steps = steps
+        self.calls = 0
+
+    async def __call__(self) -> Endpoint:
+        step = self.steps[min(self.calls, len(self.steps) - 1)]
+        self.calls += 1
+        if callable(step):
+            raise step()
+        return Endpoint(step)
+
+
+def busy() -> TransientError:
+    return TransientError("The source answered HTTP 503.", status=503, retry_after=0.1)
+
+
+def refused() -> NotFoundError:
+    return NotFoundError("The model version does not exist.")
 
 
 class Fetch:
@@ -518,6 +544,51 @@ async def test_link_refused_also_after_a_fresh_one_is_an_auth_error(
 
     assert calls == 2
     assert not fetch.final.exists()
+
+
+async def test_a_busy_source_is_asked_for_the_link_again(
+    file_server: FileServer, make_engine: EngineFactory, models_dir: Path
+) -> None:
+    file_server.add("lora.safetensors", DATA)
+    links = Scripted(busy, aiohttp.ClientConnectionError, url_of(file_server, "lora.safetensors"))
+    fetch = Fetch(make_engine(), models_dir)
+
+    assert await fetch.run(links) == SHA
+
+    fetch.assert_published()
+    assert links.calls == 3
+
+
+async def test_a_busy_source_is_asked_again_when_a_link_expired(
+    file_server: FileServer, make_engine: EngineFactory, models_dir: Path
+) -> None:
+    file_server.add("expired.safetensors", DATA)
+    file_server.faults("expired.safetensors", statuses=[403], repeat=True)
+    file_server.add("fresh.safetensors", DATA)
+    links = Scripted(
+        url_of(file_server, "expired.safetensors"),
+        busy,
+        busy,
+        url_of(file_server, "fresh.safetensors"),
+    )
+    fetch = Fetch(make_engine(), models_dir)
+
+    assert await fetch.run(links) == SHA
+
+    fetch.assert_published()
+    assert links.calls == 4
+
+
+async def test_link_resolution_gives_up_on_refusals_at_once_and_on_busy_after_retries() -> None:
+    missing, busy_forever = Scripted(refused), Scripted(busy)
+
+    with pytest.raises(NotFoundError):
+        await resolve_with_retry(missing, max_retries=3, backoff_cap=0.01)
+    with pytest.raises(TransientError, match="503"):
+        await resolve_with_retry(busy_forever, max_retries=2, backoff_cap=0.01)
+
+    assert missing.calls == 1
+    assert busy_forever.calls == 3
 
 
 def write_big_safetensors(path: Path, payload: int) -> bytes:

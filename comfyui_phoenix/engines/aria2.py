@@ -50,6 +50,7 @@ from ..errors import (
 from ..net.http import USER_AGENT
 from ..security.redact import SECRETS, redact, redact_url
 from .base import Endpoint, Progress, ProgressCallback, TransferRequest
+from .retry import backoff_delay, resolve_with_retry, retry_after_of, worth_retrying
 
 if TYPE_CHECKING:
     import aria2p
@@ -497,6 +498,10 @@ class Aria2Engine:
         min_split_size: aria2 splits a file between connections only in ranges of twice this.
         max_tries: aria2's own attempts per connection before it reports an error.
         retry_wait: seconds aria2 waits between attempts (and retries 503 answers at all).
+        max_retries: failures in a row that Phoenix adds the download again after,
+            and tries at resolving its link, before the transfer fails.
+        backoff_cap: longest wait before adding the download again or resolving its
+            link again (aria2 does not retry a 429 or a 500 itself).
     """
 
     name: ClassVar[str] = "aria2"
@@ -512,6 +517,8 @@ class Aria2Engine:
         min_split_size: int = 16 << 20,
         max_tries: int = 5,
         retry_wait: int = 2,
+        max_retries: int = 8,
+        backoff_cap: float = 30,
     ) -> None:
         self.executable = executable
         self.connections = max(1, min(16, connections))
@@ -521,6 +528,8 @@ class Aria2Engine:
         self.min_split_size = max(1 << 20, min_split_size)
         self.max_tries = max_tries
         self.retry_wait = retry_wait
+        self.max_retries = max_retries
+        self.backoff_cap = backoff_cap
         self._daemon: _Daemon | None = None
         self._api: aria2p.API | None = None
         self._session: requests.Session | None = None
@@ -699,9 +708,9 @@ class Aria2Engine:
         control = _control_file(part)
         if control.exists() and not part.exists():
             control.unlink()  # resume data for bytes that are gone would only mislead aria2
-        endpoint = await request.endpoint()
+        endpoint = await self._resolve(request, label)
         reporter = _Reporter(on_progress, request.size)
-        best = 0
+        best = failures = 0
         refreshed = restarted = False
         while True:
             status = await self._run_once(request, endpoint, reporter)
@@ -712,9 +721,11 @@ class Aria2Engine:
             if failure.action == "refresh" and (progressed or not refreshed):
                 # A signed link expired mid-transfer: resolve it again and resume.
                 log.info("%s: %s; resolving the link again", label, failure.error.detail)
-                endpoint, refreshed = await request.endpoint(), True
-            elif failure.action == "retry" and progressed:
-                log.info("%s: %s; resuming", label, failure.error.detail)
+                endpoint, refreshed = await self._resolve(request, label), True
+            elif failure.action == "retry":
+                # aria2 gives up on a 429 or a 500 at once: wait, then add it again.
+                failures = 1 if progressed else failures + 1
+                await self._back_off(failure.error, failures, label)
             elif failure.action == "restart" and not restarted:
                 log.info("%s: %s; starting over", label, failure.error.detail)
                 self.discard(part)
@@ -722,6 +733,26 @@ class Aria2Engine:
                 restarted, best = True, 0
             else:
                 raise failure.error
+
+    async def _resolve(self, request: TransferRequest, label: str) -> Endpoint:
+        return await resolve_with_retry(
+            request.endpoint,
+            max_retries=self.max_retries,
+            backoff_cap=self.backoff_cap,
+            label=label,
+        )
+
+    async def _back_off(self, error: PhoenixError, failures: int, label: str) -> None:
+        """Wait before failure number ``failures`` in a row is retried, or raise ``error``.
+
+        aria2 does not tell Phoenix a server's Retry-After, so the wait is the backoff's
+        unless the error carries one.
+        """
+        if not worth_retrying(error, failures, self.max_retries):
+            raise error
+        delay = backoff_delay(failures, cap=self.backoff_cap, retry_after=retry_after_of(error))
+        log.info("%s: %s; trying again in %.1f s", label, error.detail, delay)
+        await asyncio.sleep(delay)
 
     def _failure_of(self, status: Mapping[str, Any], label: str, url: str) -> _Failure:
         if status.get("status") == "removed":

@@ -23,7 +23,6 @@ import errno
 import json
 import logging
 import os
-import random
 import re
 import sys
 import threading
@@ -53,6 +52,13 @@ from ..errors import (
 )
 from ..net.http import generic_status_error
 from .base import Endpoint, Progress, ProgressCallback, TransferRequest
+from .retry import (
+    RETRYABLE,
+    backoff_delay,
+    resolve_with_retry,
+    retry_after_of,
+    worth_retrying,
+)
 from .verify import check_size_and_hash
 
 T = TypeVar("T")
@@ -68,22 +74,12 @@ PROGRESS_INTERVAL = 0.1
 SAVE_INTERVAL = 1.0
 #: How often the source may change or refuse ranges before the transfer gives up.
 MAX_RESTARTS = 4
-#: A Retry-After longer than this ends the transfer; the job can be retried later.
-MAX_RETRY_AFTER = 600.0
-BACKOFF_BASE = 0.5
 #: Bodies that are never model bytes: an error page, a login form, an API error.
 TEXT_TYPES = frozenset(
     {"text/html", "application/xhtml+xml", "application/json", "application/problem+json"}
 )
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
-#: Failures worth another try; disk errors (OSError) are not among them.
-RETRYABLE: tuple[type[BaseException], ...] = (
-    TransientError,
-    aiohttp.ClientError,
-    asyncio.TimeoutError,
-    ConnectionError,
-)
 
 
 def sidecar_path(part_path: Path) -> Path:
@@ -560,7 +556,7 @@ class PythonEngine:
         transfer = _Transfer(request, on_progress, self.piece_size, self._bookkeeper)
         await transfer.open()
         try:
-            transfer.endpoint = await request.endpoint()
+            transfer.endpoint = await self._resolve(transfer)
             for _ in range(MAX_RESTARTS + 1):
                 try:
                     await self._run(transfer)
@@ -775,16 +771,19 @@ class PythonEngine:
                 await self._back_off(t, exc, failures)
 
     async def _back_off(self, t: _Transfer, exc: BaseException, failures: int) -> None:
-        retry_after = exc.retry_after if isinstance(exc, TransientError) else None
-        if failures > self.max_retries or (retry_after or 0) > MAX_RETRY_AFTER:
+        if not worth_retrying(exc, failures, self.max_retries):
             error = _gave_up(t, exc)
             raise error from (None if error is exc else exc)
-        if retry_after is not None:
-            delay = retry_after + random.uniform(0, 0.1 * retry_after + 0.05)  # noqa: S311 - jitter, not security
-        else:
-            ceiling = min(self.backoff_cap, BACKOFF_BASE * 2 ** (failures - 1))
-            delay = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not security
-        await asyncio.sleep(delay)
+        retry_after = retry_after_of(exc)
+        await asyncio.sleep(backoff_delay(failures, cap=self.backoff_cap, retry_after=retry_after))
+
+    async def _resolve(self, t: _Transfer) -> Endpoint:
+        return await resolve_with_retry(
+            t.request.endpoint,
+            max_retries=self.max_retries,
+            backoff_cap=self.backoff_cap,
+            label=t.label,
+        )
 
     async def _refresh(self, t: _Transfer, generation: int, exc: LinkExpiredError) -> None:
         """Ask the source for a fresh link once per run of refusals; then give up."""
@@ -793,7 +792,7 @@ class PythonEngine:
                 return
             if t.refreshed:
                 raise _refused(t, exc) from exc
-            t.endpoint = await t.request.endpoint()
+            t.endpoint = await self._resolve(t)
             t.generation += 1
             t.refreshed = True
 
