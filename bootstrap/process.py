@@ -23,6 +23,8 @@ from typing import Any
 from .console import BootLog
 
 CHILD_UMASK = 0o077
+#: How long :meth:`Service.stop` waits for supervision to end beyond the grace period.
+STOP_MARGIN = 5.0
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,8 @@ class Service:
         self._on_state = on_state
         self._process: asyncio.subprocess.Process | None = None
         self._stopping = asyncio.Event()
+        #: The grace period of the stop under way (a child started meanwhile gets it too).
+        self._grace = 0.0
         self.ready = asyncio.Event()
         self.restarts = 0
         self.gave_up = False
@@ -186,6 +190,10 @@ class Service:
                 self._log.fail(self.spec.name, f"could not start: {exc}")
                 returncode = -1
             else:
+                if self._stopping.is_set():
+                    # stop() came while the child was being created: it had no pid to signal.
+                    await self._end_child(self._grace)
+                    return
                 returncode = await self._watch()
             if self._stopping.is_set():
                 return
@@ -260,24 +268,46 @@ class Service:
             How long the child took to exit.
         """
         self._stopping.set()
+        self._grace = grace
         began = time.monotonic()
-        process = self._process
-        if process is not None and process.returncode is None:
-            _kill_group(process.pid, self.spec.stop_signal)
-            try:
-                await asyncio.wait_for(process.wait(), grace)
-            except asyncio.TimeoutError:
-                self._log.warn(self.spec.name, f"did not stop within {grace:.0f} s; killing it")
-                _kill_group(process.pid, signal.SIGKILL)
-                await process.wait()
+        await self._end_child(grace)
         if self._task is not None:
-            await self._task
+            await self._end_supervision(grace)
         took = time.monotonic() - began
         self._state("stopped", stop_s=round(took, 2), ready=False)
         return took
 
+    async def _end_child(self, grace: float) -> None:
+        """The stop signal to the child's group; SIGKILL after ``grace`` seconds."""
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        _kill_group(process.pid, self.spec.stop_signal)
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+        except asyncio.TimeoutError:
+            self._log.warn(self.spec.name, f"did not stop within {grace:.0f} s; killing it")
+            _kill_group(process.pid, signal.SIGKILL)
+            await process.wait()
+
+    async def _end_supervision(self, grace: float) -> None:
+        """Wait for the supervision task, bounded: a stop must never hang the exit."""
+        task = self._task
+        assert task is not None
+        done, _ = await asyncio.wait({task}, timeout=grace + STOP_MARGIN)
+        if not done:
+            self._log.warn(self.spec.name, "still running after its stop; killing its group")
+            if self._process is not None and self._process.returncode is None:
+                _kill_group(self._process.pid, signal.SIGKILL)
+            done, _ = await asyncio.wait({task}, timeout=STOP_MARGIN)
+        if not done:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     def kill_now(self) -> None:
         """SIGKILL the whole group at once (a second stop signal)."""
         self._stopping.set()
+        self._grace = 0.0
         if self._process is not None and self._process.returncode is None:
             _kill_group(self._process.pid, signal.SIGKILL)

@@ -229,6 +229,8 @@ def runtime_env_text(
         "PHOENIX_CONTAINER": "1",
         "PHOENIX_STORAGE_MODE": layout.mode,
         "PHOENIX_MODELS_DIR": str(layout.models),
+        # Whether any cleanup may empty it: the exit, the panel and 'phoenix cleanup' agree.
+        "PHOENIX_MODELS_CLEANABLE": "1" if layout.models_cleanable else "0",
         "PHOENIX_INPUT_DIR": str(layout.input),
         "PHOENIX_OUTPUT_DIR": str(layout.output),
         "PHOENIX_USER_DIR": str(layout.user),

@@ -311,6 +311,7 @@ def test_volume_layout_and_runtime_env(boot: BootFactory, tmp_path: Path) -> Non
     runtime_env = (booted.root / "etc" / "phoenix" / "runtime.env").read_text()
     assert f"PHOENIX_MODELS_DIR={workspace / 'models'}" in runtime_env
     assert "PHOENIX_STORAGE_MODE=volume" in runtime_env
+    assert "PHOENIX_MODELS_CLEANABLE=1" in runtime_env, "the volume's models are Phoenix's own"
     argv = proc_cmdline(report["services"]["comfyui"]["pid"])
     assert argv[argv.index("--output-directory") + 1] == str(workspace / "output")
     assert argv[argv.index("--temp-directory") + 1] == str(booted.root / "var" / "lib" / "phoenix")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -117,6 +119,16 @@ def test_a_models_folder_outside_the_data_root_is_left_alone_at_exit(paths: Boot
     assert "left in place when the pod stops" in layout.notes[0]
     roots = exit_roots(paths, layout, user="sduser", environ={})
     assert roots.models_dir is None and roots.comfy_output == layout.output
+    # The panel and a terminal 'phoenix cleanup' read runtime.env: they keep it too.
+    write_storage_files(layout, paths, chosen, user="sduser", environ={})
+    terminal = {**read_env_file(paths.runtime_env), "HOME": str(paths.root / "root")}
+    assert terminal["PHOENIX_MODELS_CLEANABLE"] == "0"
+    from_terminal = CleanupRoots.from_environment(
+        terminal, load_settings(terminal), models_dir=elsewhere
+    )
+    assert from_terminal == roots
+    plan = plan_cleanup(from_terminal, exit_mode(layout, paranoid=False), container=True)
+    assert not [e for e in plan.removals if elsewhere in (e.path, *e.path.parents)]
 
 
 def test_extra_model_paths_puts_the_models_root_first(paths: BootPaths) -> None:
@@ -462,6 +474,49 @@ async def test_a_service_that_keeps_crashing_is_given_up(tmp_path: Path) -> None
     await service.finished()
     assert service.gave_up and service.restarts == 2
     assert states[-1] == {"state": "failed", "exit_code": 7, "ready": False}
+
+
+def _sleeper(tmp_path: Path, name: str = "sleeper") -> ServiceSpec:
+    return ServiceSpec(
+        name=name,
+        argv=["sleep", "30"],
+        env=dict(os.environ),
+        cwd=tmp_path,
+        run_as=RunAs(name="me"),
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_stop_during_the_first_start_ends_the_new_child(tmp_path: Path) -> None:
+    states: list[dict[str, object]] = []
+    service = Service(
+        _sleeper(tmp_path), BootLog(io.StringIO()), lambda _name, fields: states.append(fields)
+    )
+    service.start()
+    await asyncio.sleep(0)  # the supervisor is now inside create_subprocess_exec
+    took = await asyncio.wait_for(service.stop(2), 10)
+    assert took < 5, "stop() waited for a child it never signalled"
+    assert service.pid is not None and not _alive(service.pid)
+    assert service.finished().done()
+    assert states[-1]["state"] == "stopped"
+
+
+async def test_stop_ends_a_child_that_ignores_its_stop_signal(tmp_path: Path) -> None:
+    spec = _sleeper(tmp_path, "stubborn")
+    spec.stop_signal = signal.SIGWINCH  # ignored from birth: no race with a trap
+    service = Service(spec, BootLog(io.StringIO()), lambda _name, _fields: None)
+    service.start()
+    await asyncio.sleep(0)
+    took = await asyncio.wait_for(service.stop(0.5), 10)
+    assert 0.4 < took < 5, "SIGKILL after the grace period"
+    assert service.pid is not None and not _alive(service.pid)
 
 
 # -- image build helpers and the RunPod template --------------------------------------------------

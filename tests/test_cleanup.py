@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,6 +40,7 @@ from comfyui_phoenix.security.cleanup import (
 )
 from comfyui_phoenix.settings import Settings
 from comfyui_phoenix.surfaces.app import PhoenixApp
+from comfyui_phoenix.surfaces.comfy import _cleanup_roots
 from comfyui_phoenix.surfaces.routes import register
 
 EPHEMERAL = StorageMode()
@@ -335,6 +337,19 @@ def test_roots_come_from_the_container_environment(tmp_path: Path) -> None:
     assert StorageMode.from_environment({}, settings).volume is True
 
 
+def test_a_models_folder_the_bootstrap_keeps_is_never_a_root(tmp_path: Path) -> None:
+    environ = {"PHOENIX_MODELS_DIR": str(tmp_path / "mnt/models")}
+    settings = Settings(PHOENIX_CONTAINER=True)
+    kept = {**environ, "PHOENIX_MODELS_CLEANABLE": "0"}
+    assert CleanupRoots.from_environment(kept, settings).models_dir is None
+    # Not even when the caller names the folder (the CLI and ComfyUI always do).
+    named = CleanupRoots.from_environment(kept, settings, models_dir=tmp_path / "mnt/models")
+    assert named.models_dir is None
+    for value in ("1", ""):
+        roots = CleanupRoots.from_environment({**environ, "PHOENIX_MODELS_CLEANABLE": value}, settings)  # fmt: skip
+        assert roots.models_dir == tmp_path / "mnt/models", value
+
+
 def test_cleanup_of_a_large_pod_is_fast(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pod = build_pod(tmp_path)
     assert pod.roots.comfy_output is not None and pod.roots.comfy_user is not None
@@ -541,3 +556,76 @@ def test_the_cli_lists_then_cleans_the_container(pod: Pod, cli_env: dict[str, st
     assert report["ok"] is True and report["removed"]
     assert pod.present() == TMP_OLD
     assert CANARY_HF not in done.stdout + done.stderr + listed.stdout
+
+
+def _keep_models(cli_env: dict[str, str]) -> None:
+    """What the bootstrap writes for a PHOENIX_MODELS_DIR outside the data root."""
+    with open(cli_env["PHOENIX_RUNTIME_ENV"], "a") as handle:
+        handle.write("\nPHOENIX_MODELS_CLEANABLE=0\n")
+
+
+def _in_models(pod: Pod) -> set[str]:
+    models = pod.roots.models_dir
+    assert models is not None
+    return {name for name, path in pod.canaries.items() if models in path.parents}
+
+
+def test_the_cli_leaves_a_models_folder_the_bootstrap_keeps(
+    pod: Pod, cli_env: dict[str, str]
+) -> None:
+    _keep_models(cli_env)
+    env = {**cli_env, "PHOENIX_CONTAINER": "1"}
+    listed = json.loads(_phoenix("--dry-run", "--json", env=env).stdout)
+    assert "models" not in {i["category"] for i in listed["items"]}
+    done = _phoenix("--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert _in_models(pod) >= MODELS
+    assert pod.present() == TMP_OLD | _in_models(pod)
+
+
+async def test_the_panel_in_comfyui_leaves_a_models_folder_the_bootstrap_keeps(
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    pod: Pod,
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _keep_models(cli_env)
+    # ComfyUI's process: the bootstrap's environment, and ComfyUI's own folder_paths.
+    for name in ("HOME", "XDG_CACHE_HOME", "TMPDIR", "PHOENIX_RUNTIME_ENV"):
+        monkeypatch.setenv(name, cli_env[name])
+    roots = pod.roots
+    folder_paths = types.ModuleType("folder_paths")
+    for name, path in (
+        ("input", roots.comfy_input),
+        ("output", roots.comfy_output),
+        ("user", roots.comfy_user),
+        ("temp", roots.comfy_temp),
+    ):
+        setattr(folder_paths, f"get_{name}_directory", lambda path=path: str(path))
+    monkeypatch.setitem(sys.modules, "folder_paths", folder_paths)
+    settings = make_settings(
+        engine="python",
+        container=True,
+        runtime_dir_setting=roots.runtime_dir,
+        models_dir=roots.models_dir,
+    )
+    phoenix = PhoenixApp(
+        settings,
+        tokens_file=tmp_path / "tokens.json",
+        preload=False,
+        cleanup_roots=lambda: _cleanup_roots(phoenix),
+    )
+    app = web.Application()
+    routes = web.RouteTableDef()
+    register(routes)
+    app.add_routes(routes)
+    phoenix.attach(app)
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    plan = await (await client.get("/phoenix/cleanup/plan")).json()
+    assert plan["items"] and "models" not in {i["category"] for i in plan["items"]}
+    done = await client.post("/phoenix/cleanup", json={"confirm": True})
+    assert done.status == 200 and (await done.json())["ok"] is True
+    assert pod.present() >= MODELS
+    assert "output" not in pod.present() and "secrets" not in pod.present()

@@ -7,10 +7,14 @@ unknown paths. The real-ComfyUI counterpart is ``test_gate_comfyui.py``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
+import threading
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -297,8 +301,11 @@ async def test_the_bearer_token_opens_everything_without_a_session(serve: Client
     ws = await client.ws_connect("/ws", headers=bearer)
     assert (await ws.receive_json())["type"] == "status"
     await ws.close()
-    for bad in (f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", "Bearer ", f"Basic {TOKEN}"):
-        response = await client.get("/system_stats", headers={"Authorization": bad})
+    bad_headers = (f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", "Bearer ", f"Basic {TOKEN}")
+    for n, bad in enumerate(bad_headers):
+        # One client each: wrong tokens count against the client like wrong passwords.
+        headers = {"Authorization": bad, "X-Forwarded-For": f"198.51.100.{n + 1}"}
+        response = await client.get("/system_stats", headers=headers)
         assert response.status == 401, bad
 
 
@@ -441,6 +448,117 @@ async def test_failures_from_everyone_together_have_a_ceiling(
     assert fresh.status == 429
     clock.advance(61)
     assert (await _login(client, headers={"X-Forwarded-For": "192.0.2.99"})).status == 303
+
+
+class HashMeter:
+    """How many password checks run at once (they run in threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.running -= 1
+
+
+@dataclass(frozen=True)
+class MeteredCredentials(GateCredentials):
+    """The real credentials, with each password check timed like a slow PBKDF2."""
+
+    meter: HashMeter = field(default_factory=HashMeter)
+
+    def check_login(self, username: str, password: str) -> bool:
+        with self.meter:
+            time.sleep(0.03)
+            return super().check_login(username, password)
+
+
+def _statuses(responses: list[aiohttp.ClientResponse]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for response in responses:
+        counts[response.status] = counts.get(response.status, 0) + 1
+    return counts
+
+
+async def test_a_burst_of_parallel_logins_gets_only_the_free_attempts(serve: ClientMaker) -> None:
+    creds = MeteredCredentials(USER, password_hash=hash_password(PASSWORD, iterations=1000))
+    client = await serve(GateConfig(free_attempts=3, base_delay=30), credentials=creds)
+    attacker = {"X-Forwarded-For": "198.51.100.77"}
+    burst = await asyncio.gather(
+        *(_login(client, f"guess-{n}", headers=attacker) for n in range(30))
+    )
+    counts = _statuses(burst)
+    assert counts.get(401, 0) <= 3 and counts.get(401, 0) + counts.get(429, 0) == 30, counts
+    assert creds.meter.peak <= 2, "a login flood must not take every worker thread"
+    assert (await _login(client, headers=attacker)).status == 429
+
+
+async def test_the_ceiling_for_everyone_holds_under_a_parallel_burst(
+    serve: ClientMaker, clock: Clock
+) -> None:
+    creds = MeteredCredentials(USER, password=SecretStr(PASSWORD))
+    client = await serve(
+        GateConfig(free_attempts=5, global_failures=4, failure_window=60), credentials=creds
+    )
+    burst = await asyncio.gather(
+        *(
+            _login(client, "x", headers={"X-Forwarded-For": f"198.51.100.{n + 1}"})
+            for n in range(30)
+        )
+    )
+    counts = _statuses(burst)
+    assert counts.get(401, 0) <= 4 and counts.get(401, 0) + counts.get(429, 0) == 30, counts
+    assert creds.meter.peak <= 2
+    clock.advance(61)
+    assert (await _login(client, headers={"X-Forwarded-For": "192.0.2.99"})).status == 303
+
+
+async def test_a_successful_login_does_not_count_against_the_ceiling(serve: ClientMaker) -> None:
+    client = await serve(GateConfig(global_failures=2))
+    for n in range(5):
+        response = await _login(client, headers={"X-Forwarded-For": f"198.51.100.{n + 1}"})
+        assert response.status == 303, n
+
+
+async def test_wrong_api_tokens_are_throttled_like_wrong_passwords(
+    serve: ClientMaker, clock: Clock
+) -> None:
+    client = await serve(GateConfig(free_attempts=2, base_delay=30, lockout_after=4))
+    attacker = {"X-Forwarded-For": "198.51.100.23", **JSON_ACCEPT}
+
+    def bearer(token: str) -> dict[str, str]:
+        return {**attacker, "Authorization": f"Bearer {token}"}
+
+    for guess in ("guess-1", "guess-2"):
+        assert (await client.get("/system_stats", headers=bearer(guess))).status == 401
+    throttled = await client.get("/system_stats", headers=bearer(TOKEN))
+    assert throttled.status == 429, "throttled: even the right token waits"
+    assert throttled.headers["Retry-After"] == "30"
+    assert (await throttled.json())["error"] == "too_many_attempts"
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/ws", headers=bearer("guess-3"))
+    assert refused.value.status == 429
+    parallel = await asyncio.gather(
+        *(client.get("/system_stats", headers=bearer(f"g{n}")) for n in range(20))
+    )
+    assert {r.status for r in parallel} == {429}
+    # Someone else behind the same proxy still gets in.
+    other = {"X-Forwarded-For": "192.0.2.50", "Authorization": f"Bearer {TOKEN}"}
+    assert (await client.get("/system_stats", headers=other)).status == 200
+    clock.advance(31)
+    assert (await client.get("/system_stats", headers=bearer(TOKEN))).status == 200
+    # A good token wipes the slate: two more typos are free again.
+    for guess in ("typo-1", "typo-2"):
+        assert (await client.get("/system_stats", headers=bearer(guess))).status == 401
+    # Wrong tokens and wrong passwords share one count per client.
+    assert (await _login(client, headers=attacker)).status == 429
 
 
 def test_client_address_trusts_forwarding_only_from_trusted_proxies() -> None:

@@ -167,7 +167,9 @@ class CleanupRoots:
         ``PHOENIX_FILEBROWSER_DB`` and ``PHOENIX_COMFYUI_DIR``; ``PHOENIX_HOMES``
         (``os.pathsep``-separated, written by the bootstrap) adds homes to ``HOME``'s.
         ``overrides`` replace fields (inside ComfyUI its ``folder_paths`` know the input,
-        output, user and temp folders).
+        output, user and temp folders). ``PHOENIX_MODELS_CLEANABLE=0`` (the bootstrap's
+        verdict on a ``PHOENIX_MODELS_DIR`` outside its data root) leaves the models folder
+        out, whatever ``overrides`` name: the exit keeps it, so no other cleanup empties it.
         """
         runtime = settings.runtime_dir
         homes = (Path(environ["HOME"]),) if environ.get("HOME") else ()
@@ -191,7 +193,10 @@ class CleanupRoots:
             comfy_database=comfyui / "user" / "comfyui.db" if comfyui else None,
             models_dir=_path(environ, "PHOENIX_MODELS_DIR") or settings.models_dir,
         )
-        return replace(roots, **overrides)
+        roots = replace(roots, **overrides)
+        if environ.get("PHOENIX_MODELS_CLEANABLE", "").strip() == "0":
+            roots = replace(roots, models_dir=None)
+        return roots
 
 
 def _path(environ: Mapping[str, str], name: str) -> Path | None:

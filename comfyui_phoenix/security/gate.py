@@ -26,15 +26,18 @@ Decisions:
   are checked by ``Origin`` against the host.
 * **Secure** is set when the browser reached us over HTTPS: directly, or through the proxy
   (``X-Forwarded-Proto: https``). Behind RunPod's HTTPS-only proxy that is always.
-* **Brute force**: failed logins are counted per client, with an exponential delay after
-  a few free attempts and a lockout after more, plus a ceiling on failures from everyone
-  together. Behind a proxy every request comes from the proxy's address, so the client
-  is the last ``X-Forwarded-For`` hop that is not itself a trusted proxy, and only when
-  the connection comes from a trusted proxy; otherwise it is the peer address. In the
-  container the trusted set is loopback and the private ranges (RunPod's proxy reaches
-  the pod over RunPod's private network; a connection from the internet comes from a
-  public address, whose forwarded headers are ignored). On a local install it is
-  loopback only (a reverse proxy on the same machine).
+* **Brute force**: failed logins and wrong API tokens are counted per client, with an
+  exponential delay after a few free attempts and a lockout after more, plus a ceiling on
+  failures from everyone together. An attempt counts as failed from the moment it is
+  checked until it succeeds, so a burst of parallel guesses gets no more tries than the
+  same guesses one by one; at most :data:`HASHING_SLOTS` password checks run at once, so
+  a flood of logins cannot take every worker thread. Behind a proxy every request comes
+  from the proxy's address, so the client is the last ``X-Forwarded-For`` hop that is not
+  itself a trusted proxy, and only when the connection comes from a trusted proxy;
+  otherwise it is the peer address. In the container the trusted set is loopback and the
+  private ranges (RunPod's proxy reaches the pod over RunPod's private network; a
+  connection from the internet comes from a public address, whose forwarded headers are
+  ignored). On a local install it is loopback only (a reverse proxy on the same machine).
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ OPEN_ROUTES: Mapping[str, frozenset[str]] = {
     for path in (base, "/api" + base)
 }
 MAX_LOGIN_BODY = 4096
+#: Password checks (PBKDF2, a fraction of a second each) running at once; more wait.
+HASHING_SLOTS = 2
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 _JSON = "application/json"
 
@@ -284,7 +289,12 @@ class _Failures:
 
 
 class LoginThrottle:
-    """Failed logins per client, with exponential delay and lockout, and a ceiling for all."""
+    """Failed logins per client, with exponential delay and lockout, and a ceiling for all.
+
+    Callers check with :meth:`begin`, which counts the attempt as failed until
+    :meth:`succeeded` says otherwise: between the two the check may take a while (a
+    password hash in a thread), and parallel attempts must already see it.
+    """
 
     MAX_CLIENTS = 10_000
 
@@ -306,6 +316,15 @@ class LoginThrottle:
             waits.append(self._recent[0] + self._config.failure_window - now)
         return max(waits)
 
+    def begin(self, client: str) -> float:
+        """Start an attempt: 0 when it may go ahead (it counts as failed meanwhile), or the
+        seconds ``client`` must wait (nothing is counted then)."""
+        wait = self.wait(client)
+        if wait > 0:
+            return wait
+        self.failed(client)
+        return 0.0
+
     def failed(self, client: str) -> float:
         """Count a failure; return how long the client must now wait."""
         now = self._clock()
@@ -320,7 +339,11 @@ class LoginThrottle:
         return record.blocked_until - now
 
     def succeeded(self, client: str) -> None:
-        self._clients.pop(client, None)
+        """An attempt :meth:`begin` let through was right: forget the client's failures,
+        and take that attempt back out of the count for everyone."""
+        record = self._clients.pop(client, None)
+        if record is not None and record.last in self._recent:
+            self._recent.remove(record.last)
 
     def _delay(self, failures: int) -> float:
         config = self._config
@@ -361,6 +384,7 @@ class Gate:
         self.credentials = credentials
         self.sessions = Sessions(self.config, clock)
         self.throttle = LoginThrottle(self.config, clock)
+        self._hashing = asyncio.Semaphore(HASHING_SLOTS)
 
     # -- the middleware --------------------------------------------------------------------
     def middleware(self) -> Any:
@@ -370,6 +394,9 @@ class Gate:
         async def phoenix_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
             if is_open_route(request):
                 return await handler(request)
+            throttled = self._throttle_bearer(request)
+            if throttled is not None:
+                return throttled
             method = self.authenticate(request)
             if method is None:
                 return self.refuse(request)
@@ -391,12 +418,31 @@ class Gate:
         creds = self.credentials
         if creds is None:
             return None
-        header = request.headers.get("Authorization", "")
-        if header[:7].lower() == "bearer ":
-            return "bearer" if creds.check_bearer(header[7:].strip()) else None
+        bearer = bearer_token(request)
+        if bearer is not None:
+            return "bearer" if creds.check_bearer(bearer) else None
         token = request.cookies.get(SESSION_COOKIE)
         if token and self.sessions.check(token):
             return "session"
+        return None
+
+    def _throttle_bearer(self, request: web.Request) -> web.StreamResponse | None:
+        """Count a bearer token against its client like a password: 429 while it must wait.
+
+        Without this a weak ``PHOENIX_API_TOKEN`` could be guessed at full speed.
+        """
+        token = bearer_token(request)
+        creds = self.credentials
+        if token is None or creds is None:
+            return None
+        client = client_address(request, self.config.trusted_proxies)
+        wait = self.throttle.begin(client)
+        if wait > 0:
+            return _too_many_tokens(wait)
+        if creds.check_bearer(token):
+            self.throttle.succeeded(client)
+        else:
+            log.warning("wrong API token from %s", client)
         return None
 
     def refuse(self, request: web.Request) -> web.StreamResponse:
@@ -436,16 +482,17 @@ class Gate:
         fields = await _login_fields(request)
         target = safe_next(fields.get("next"))
         client = client_address(request, self.config.trusted_proxies)
-        wait = self.throttle.wait(client)
-        if wait > 0:
-            return _too_many(request.path, target, wait, as_json)
         if foreign_request(request, self.config.trusted_proxies):
             return _json_error(403, "cross_site", "This login came from another site.", None)
+        # No await between the throttle's answer and counting the attempt: see LoginThrottle.
+        wait = self.throttle.begin(client)
+        if wait > 0:
+            return _too_many(request.path, target, wait, as_json)
         creds = self.credentials
         username, password = fields.get("username", ""), fields.get("password", "")
-        ok = creds is not None and await asyncio.to_thread(creds.check_login, username, password)
+        ok = creds is not None and await self._check_login(creds, username, password)
         if not ok:
-            wait = self.throttle.failed(client)
+            wait = self.throttle.wait(client)
             log.warning("failed login from %s (next attempt in %.0f s)", client, wait)
             if as_json:
                 return _json_error(
@@ -473,6 +520,10 @@ class Gate:
         )
         log.info("login from %s", client)
         return response
+
+    async def _check_login(self, creds: GateCredentials, username: str, password: str) -> bool:
+        async with self._hashing:
+            return await asyncio.to_thread(creds.check_login, username, password)
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         token = request.cookies.get(SESSION_COOKIE)
@@ -521,6 +572,12 @@ def is_open_route(request: web.Request) -> bool:
         request.rel_url.raw_path == resource.canonical
         and request.method in OPEN_ROUTES[resource.canonical]
     )
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or None without one."""
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
 
 
 def _is_websocket(request: web.Request) -> bool:
@@ -656,6 +713,18 @@ def _too_many(path: str, target: str, wait: float, as_json: bool) -> web.Respons
         )
     else:
         response = login_page_response(path, target, message, 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _too_many_tokens(wait: float) -> web.Response:
+    seconds = max(1, math.ceil(wait))
+    response = _json_error(
+        429,
+        "too_many_attempts",
+        f"Too many wrong API tokens. Try again in {seconds} s.",
+        "Wait, then check the token against PHOENIX_API_TOKEN.",
+    )
     response.headers["Retry-After"] = str(seconds)
     return response
 

@@ -119,6 +119,8 @@ def install() -> None:
     register(server.routes)
     app.attach(server.app)
     app.on_started.append(_wire_notices)
+    # Handlers added after import (by other custom nodes) get the filter too.
+    app.on_started.append(lambda _app: install_redaction())
 
 
 def _install_gate(server: Any, settings: Settings) -> None:
@@ -133,7 +135,12 @@ def _install_gate(server: Any, settings: Settings) -> None:
 
 
 def _cleanup_roots(app: Any) -> Any:
-    """Cleanup's roots, with the folders ComfyUI was started with."""
+    """Cleanup's roots, with the folders ComfyUI was started with.
+
+    The models folder is left out when the bootstrap keeps it (``PHOENIX_MODELS_CLEANABLE=0``
+    in the ``runtime.env`` that ``PHOENIX_RUNTIME_ENV`` names): see
+    :meth:`~comfyui_phoenix.security.cleanup.CleanupRoots.from_environment`.
+    """
     import folder_paths
 
     from ..security.cleanup import CleanupRoots, container_environ
