@@ -9,7 +9,6 @@ links to this repository, so the shared checkout is never modified.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import urllib.request
@@ -19,15 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers.comfyui import NODE_NAME, ComfyUI
+from peers.comfyui import COMFYUI_DIR, COMFYUI_PYTHON, NODE_NAME, ComfyUI, needs_comfyui
 from peers.files import FileServer
 from peers.hf import HFServer, start_hf_server
 from peers.models import FLUX_TRANSFORMER, FLUX_VAE, safetensors_bytes
 from peers.runner import ServerThread
 
 ROOT = Path(__file__).resolve().parents[1]
-COMFYUI_DIR = os.environ.get("COMFYUI_DIR")
-COMFYUI_PYTHON = os.environ.get("COMFYUI_PYTHON")
 NODE_IDS = {
     "PhoenixFetchModel",
     "PhoenixCheckpointLoader",
@@ -37,13 +34,7 @@ NODE_IDS = {
     "PhoenixFluxTextEncoderLoader",
 }
 
-pytestmark = [
-    pytest.mark.comfyui,
-    pytest.mark.skipif(
-        not (COMFYUI_DIR and COMFYUI_PYTHON),
-        reason="set COMFYUI_DIR and COMFYUI_PYTHON to run Phoenix inside the real ComfyUI",
-    ),
-]
+pytestmark = needs_comfyui
 
 
 @dataclass
@@ -89,7 +80,7 @@ def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comfy]:
         "HF_ENDPOINT": hub.url,
         "PYTHONUNBUFFERED": "1",
     }
-    comfyui = ComfyUI(Path(str(COMFYUI_DIR)), Path(str(COMFYUI_PYTHON)), base)
+    comfyui = ComfyUI(Path(COMFYUI_DIR), Path(COMFYUI_PYTHON), base)
     try:
         comfyui.start(env=env)
         yield Comfy(comfyui.url, base, comfyui.log_path, files, hub)

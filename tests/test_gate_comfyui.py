@@ -10,7 +10,6 @@ Runs when COMFYUI_DIR and COMFYUI_PYTHON are set; the browser test also needs Ch
 from __future__ import annotations
 
 import json
-import os
 import socket
 import urllib.error
 import urllib.request
@@ -22,25 +21,13 @@ from typing import Any
 import aiohttp
 import pytest
 from conftest import CANARY_HF
-from peers.comfyui import ComfyUI
+from peers.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from peers.comfyui import COMFYUI_DIR, COMFYUI_PYTHON, ComfyUI, needs_comfyui
 
 from comfyui_phoenix.security.gate import SESSION_COOKIE, probe_gate
 from comfyui_phoenix.security.secrets import hash_password, write_secret_file
 
 ROOT = Path(__file__).resolve().parents[1]
-# Read at import: the autouse fixture clears COMFY* variables before each test runs.
-COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
-COMFYUI_PYTHON = os.environ.get("COMFYUI_PYTHON", "")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 USER, PASSWORD = "pod-owner", "a long pod password 42"
 TOKEN = CANARY_HF  # the internal bearer token doubles as a canary: it must never be logged
 ANONYMOUS = [
@@ -56,13 +43,7 @@ ANONYMOUS = [
     "/extensions/comfyui-phoenix/phoenix.js",
 ]
 
-pytestmark = [
-    pytest.mark.comfyui,
-    pytest.mark.skipif(
-        not (COMFYUI_DIR and COMFYUI_PYTHON),
-        reason="set COMFYUI_DIR and COMFYUI_PYTHON to run Phoenix inside the real ComfyUI",
-    ),
-]
+pytestmark = needs_comfyui
 
 
 @dataclass
@@ -207,7 +188,7 @@ def test_no_secret_reaches_the_log_or_status(comfy: Comfy) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
+@needs_chromium
 def test_chromium_shows_the_login_form_then_comfyui(comfy: Comfy, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     with sync_api.sync_playwright() as playwright:

@@ -17,7 +17,15 @@ from typing import Any
 
 import pytest
 from panel_harness.server import Harness
-from peers.comfyui import NODE_NAME, ComfyUI, frontend_root
+from peers.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from peers.comfyui import (
+    COMFYUI_DIR,
+    COMFYUI_PYTHON,
+    NODE_NAME,
+    ComfyUI,
+    frontend_root,
+    needs_comfyui,
+)
 from peers.files import FileServer
 from peers.hf import HFServer
 from peers.models import LORA, SD_CHECKPOINT, safetensors_bytes
@@ -27,31 +35,13 @@ from comfyui_phoenix.security.cleanup import CleanupRoots
 from comfyui_phoenix.settings import Settings
 from comfyui_phoenix.surfaces.app import PhoenixApp
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Frontend 1.27 gives the sidebar button a class, newer ones a test id.
 TAB_BUTTON = '.phoenix-tab-button, [data-testid="phoenix-tab-button"]'
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 RATE = 1_500_000  # bytes per second per connection: slow enough to watch progress
-# Read at import: the autouse fixture clears COMFY* variables before each test runs.
-COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
-COMFYUI_PYTHON = os.environ.get("COMFYUI_PYTHON", "")
 NEWEST_FRONTEND = os.environ.get("COMFYUI_FRONTEND_PACKAGE", "")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
@@ -598,10 +588,8 @@ class PhoenixProblems:
             self.items.append(f"page error: {stack}")
 
 
-@pytest.mark.comfyui
-@pytest.mark.skipif(
-    not (COMFYUI_DIR and COMFYUI_PYTHON), reason="COMFYUI_DIR and COMFYUI_PYTHON are not set"
-)
+@needs_comfyui[0]
+@needs_comfyui[1]
 @pytest.mark.parametrize("frontend", FRONTENDS)
 def test_the_panel_works_in_the_real_comfyui(
     browser: Any,

@@ -18,8 +18,22 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 NODE_NAME = "comfyui-phoenix"
+# Read at import: the autouse fixture clears COMFY* variables before each test runs.
+COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
+COMFYUI_PYTHON = os.environ.get("COMFYUI_PYTHON", "")
+
+#: Marks for tests that need the real ComfyUI (it is not installable from PyPI).
+needs_comfyui = [
+    pytest.mark.comfyui,
+    pytest.mark.skipif(
+        not (COMFYUI_DIR and COMFYUI_PYTHON),
+        reason="set COMFYUI_DIR and COMFYUI_PYTHON to run Phoenix inside the real ComfyUI",
+    ),
+]
 
 
 def free_port() -> int:
