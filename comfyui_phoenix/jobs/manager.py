@@ -14,7 +14,8 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -161,6 +162,9 @@ class JobManager:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._jobs: dict[str, Job] = {}
         self._by_dest: dict[str, Job] = {}
+        # Journal writes end in fsync, which can take long on a network volume: one
+        # writer thread keeps them off the event loop and in the order they were made.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phoenix-journal")
 
     # -- planning ---------------------------------------------------------------------
     def destination(self, file: PlannedFile) -> Path:
@@ -369,6 +373,7 @@ class JobManager:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.to_thread(self._writer.shutdown, wait=True)
 
     # -- internals ------------------------------------------------------------------------
     def _start(self, job: Job) -> None:
@@ -397,7 +402,7 @@ class JobManager:
                     return
                 self._set(job, JobState.DOWNLOADING)
                 digest = await self._transfer(job)
-                self._record(job.file, job.dest, digest)
+                await asyncio.to_thread(self._record, job.file, job.dest, digest)
                 job.done_bytes = job.total = job.dest.stat().st_size
                 job.digest = digest
                 self._finish(job, JobState.DONE)
@@ -469,15 +474,17 @@ class JobManager:
         self.state.put_record(file.relpath, record)
 
     def _journal(self, job: Job) -> None:
-        self.state.save_job(
-            job.id,
-            {
-                "id": job.id,
-                "file": job.file.to_dict(),
-                "origin": job.origin,
-                "state": job.state.value,
-            },
-        )
+        entry = {
+            "id": job.id,
+            "file": job.file.to_dict(),
+            "origin": job.origin,
+            "state": job.state.value,
+        }
+        self._write(self.state.save_job, job.id, entry)
+
+    def _write(self, action: Callable[..., None], *args: Any) -> None:
+        future = self._writer.submit(action, *args)
+        future.add_done_callback(_log_write_failure)
 
     def _set(self, job: Job, state: JobState) -> None:
         job.state = state
@@ -487,9 +494,15 @@ class JobManager:
     def _finish(self, job: Job, state: JobState) -> None:
         if state != JobState.DONE:
             job.speed = 0.0
-        self.state.forget_job(job.id)
+        self._write(self.state.forget_job, job.id)
         self._set(job, state)
         job.finished.set()
+
+
+def _log_write_failure(future: Future[None]) -> None:
+    error = future.exception()
+    if error is not None:
+        log.warning("could not write the download journal: %s", error)
 
 
 def _part(dest: Path) -> Path:
