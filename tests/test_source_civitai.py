@@ -329,3 +329,14 @@ def test_the_peer_refuses_a_second_auth_mechanism(civitai: CivitaiServer) -> Non
     status, body = asyncio.run(attempt())
     assert status == 400
     assert "Only one auth mechanism allowed" in body
+
+
+async def test_planning_asks_storage_for_one_byte_not_the_file(
+    civitai: CivitaiServer, plan: Planner
+) -> None:
+    source, files = await plan("civitai:100")
+    assert only(files).size == len(LORA_NEW), "the size comes from Content-Range"
+    ranges = [r.headers.get("Range") for r in civitai.storage_requests]
+    assert "bytes=0-0" in ranges and None not in ranges, ranges
+    endpoint = await source.endpoint(only(files))
+    assert "Range" not in endpoint.headers, "the probe never reaches an engine"

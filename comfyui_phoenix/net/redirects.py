@@ -38,17 +38,23 @@ async def resolve(
     *,
     method: str = "HEAD",
     funnel: StatusFunnel | None = None,
+    probe: bool = False,
 ) -> tuple[Endpoint, Mapping[str, str]]:
     """Follow ``url``'s redirects; return the final endpoint and the last answer's headers.
 
     ``headers`` (which may hold a token) are sent only to ``url``'s own origin.
     An error status goes through ``funnel`` (the source's own error mapping).
+    With ``probe``, a GET asks every hop for its first byte only (``Range: bytes=0-0``):
+    the final answer's Content-Range still gives the whole size, and storage that
+    honours Range sends one byte instead of starting the whole file.
     """
     origin = url
     current = url
     for _ in range(MAX_HOPS):
         policy.check_url(current)
         send = dict(headers) if same_origin(current, origin) else {}
+        if probe and method == "GET":
+            send["Range"] = "bytes=0-0"
         async with session.request(
             method, current, headers=send, allow_redirects=False
         ) as response:
@@ -63,7 +69,8 @@ async def resolve(
                 if funnel is not None:
                     raise funnel(response.status, current, response.headers, body)
                 raise generic_status_error(response.status, current, response.headers)
-            final_headers = dict(send) if same_origin(current, origin) else {}
+            # The caller's headers only: the probe's Range must never reach an engine.
+            final_headers = dict(headers) if same_origin(current, origin) else {}
             return Endpoint(current, final_headers), dict(response.headers)
     raise SourceError(
         f"{redact_url(url)} redirected more than {MAX_HOPS} times.", hint="Check the link."

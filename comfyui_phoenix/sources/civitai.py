@@ -188,7 +188,13 @@ class CivitaiSource:
         funnel: StatusFunnel = partial(self.error, subject=subject, page=page)
         try:
             endpoint, headers = await resolve(
-                self.ctx.session, self.ctx.policy, url, self._auth(), method="GET", funnel=funnel
+                self.ctx.session,
+                self.ctx.policy,
+                url,
+                self._auth(),
+                method="GET",
+                funnel=funnel,
+                probe=True,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise network_error(url, exc) from exc
