@@ -66,7 +66,8 @@ def exit_roots(
         comfy_output=layout.output,
         comfy_user=layout.user,
         comfy_temp=layout.temp,
-        # ComfyUI keeps its database beside its code, whatever --user-directory says.
+        # --database-url puts ComfyUI's database in the user folder; a ComfyUI without that
+        # flag keeps it beside its code, whatever --user-directory says.
         comfy_database=paths.comfyui_dir / "user" / "comfyui.db",
         models_dir=layout.models if layout.models_cleanable else None,
     )

@@ -84,6 +84,13 @@ def base_flags(
             f"Workflows and settings: {layout.mode} storage.",
             (str(layout.user),),
         ),
+        # ComfyUI keeps its database beside its code whatever --user-directory says; it
+        # holds user data too, so it follows the user folder (to tmpfs in PARANOID_MODE).
+        FlagChoice(
+            "--database-url",
+            f"ComfyUI's database with the workflows: {layout.mode} storage.",
+            (f"sqlite:///{layout.user / 'comfyui.db'}",),
+        ),
     ]
     if settings.paranoid_mode:
         flags.append(

@@ -148,6 +148,8 @@ def test_real_comfyui_boots_behind_the_gate_on_the_cpu_and_stops_cleanly(
     argv = stats["system"]["argv"]
     assert "--cpu" in argv and "--disable-auto-launch" in argv
     assert argv[argv.index("--user-directory") + 1] == report["storage"]["user"]
+    # ComfyUI's database is user data: it follows the user folder, not the code.
+    assert Path(report["storage"]["user"], "comfyui.db").is_file()
     # The generated extra_model_paths.yaml is in force: the volume's models are listed.
     assert get_json(f"{base}/models/diffusion_models", API_TOKEN) == ["already-here.safetensors"]
     pid = report["services"]["comfyui"]["pid"]

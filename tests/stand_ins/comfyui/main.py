@@ -53,6 +53,7 @@ VALUED = [
     "--output-directory",
     "--temp-directory",
     "--user-directory",
+    "--database-url",
     "--reserve-vram",
 ]
 FAST_VALUES = ["fp16_accumulation", "fp8_matrix_mult", "cublas_ops", "autotune"]
