@@ -266,6 +266,57 @@ def test_a_plan_entry_outside_every_root_is_refused(pod: Pod, tmp_path: Path) ->
     assert not report.ok
 
 
+def _swap_for_link(folder: Path, outside: Path) -> None:
+    """What another user who owns ``folder``'s parent can do: move it away, link elsewhere."""
+    folder.rename(folder.with_name(folder.name + "-moved"))
+    folder.symlink_to(outside, target_is_directory=True)
+
+
+def test_a_folder_swapped_for_a_link_after_the_plan_is_refused(pod: Pod, tmp_path: Path) -> None:
+    canary = _write(tmp_path / "outside" / "new.txt", "keep me")
+    plan = plan_cleanup(pod.roots, EPHEMERAL, container=True)
+    entry = pod.canaries["tmp_new_in_old_dir"]
+    assert entry in {e.path for e in plan.removals}
+    _swap_for_link(entry.parent, canary.parent)
+    report = execute_plan(plan)
+    assert canary.read_text() == "keep me", "the file outside every root was touched"
+    assert [f["path"] for f in report.failed] == [str(entry)]
+    assert report.failed[0]["error"]
+    assert (entry.parent.with_name("image-dir-moved") / entry.name).exists(), "left alone"
+    # The two canaries under the swapped folder now name the link's target; the rest went.
+    assert pod.present() - {"tmp_new_in_old_dir", "tmp_old_in_old_dir"} == {"tmp_old_file"}
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="acts by folder descriptor on 3.11+")
+def test_a_folder_swapped_for_a_link_between_check_and_action_is_refused(
+    pod: Pod, tmp_path: Path
+) -> None:
+    canary = _write(tmp_path / "outside" / "new.txt", "keep me")
+    plan = plan_cleanup(pod.roots, EPHEMERAL, container=True)
+    entry = pod.canaries["tmp_new_in_old_dir"]
+    (planned,) = [e for e in plan.removals if e.path == entry]
+    assert planned.action == "overwrite+unlink"
+    one = CleanupPlan([planned], plan.mode, plan.container, plan.scope, plan.bases)
+    calls = iter(range(3))
+
+    def clock() -> float:
+        # The budget is read after the root check and before acting: swap exactly there.
+        if next(calls) == 1:
+            _swap_for_link(entry.parent, canary.parent)
+        return 0.0
+
+    report = execute_plan(one, budget=60, clock=clock)
+    assert entry.parent.is_symlink(), "the swap happened"
+    assert canary.read_text() == "keep me", "the file outside every root was zeroed or removed"
+    assert report.removed == []
+    assert report.failed == [
+        {
+            "path": str(entry),
+            "error": "a folder on its way changed after the plan (now a link or not a folder); left alone",
+        }
+    ]
+
+
 def test_cleanup_refuses_outside_the_container(pod: Pod) -> None:
     with pytest.raises(ForbiddenError) as refused:
         plan_cleanup(pod.roots, EPHEMERAL, container=False)

@@ -32,6 +32,7 @@ link: a link is removed, never what it points to.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -639,16 +640,19 @@ def execute_plan(
         {"path": str(e.path), "category": e.category, "reason": e.reason} for e in plan.kept
     ]
     for entry in plan.removals:
-        if not any(_within(_anchor(entry.path), base) for base in plan.bases):
+        # Checked once, then acted on exactly as checked: _carry_out walks this resolved
+        # path without following a link, so a folder swapped for one in between is refused.
+        checked = _anchor(entry.path)
+        if not any(_within(checked, base) for base in plan.bases):
             report.failed.append({"path": str(entry.path), "error": "outside every known root"})
             continue
-        if not os.path.lexists(entry.path):
+        if not os.path.lexists(checked):
             continue  # removed with an earlier entry that held it
         overwrite = entry.action.startswith("overwrite")
         if overwrite and deadline is not None and clock() > deadline:
             overwrite = False
             report.overwrite_skipped += entry.files
-        errors = _carry_out(entry, overwrite, report)
+        errors = _carry_out(entry, checked, overwrite, report)
         if errors:
             report.failed.extend(errors)
         else:
@@ -676,7 +680,110 @@ def run_cleanup(
     return execute_plan(plan_cleanup(roots, mode, container=container, scope=scope), budget=budget)
 
 
-def _carry_out(entry: PlanEntry, overwrite: bool, report: CleanupReport) -> list[dict[str, Any]]:
+#: Acting relative to folder descriptors needs ``dir_fd`` support (POSIX) and
+#: ``shutil.rmtree(dir_fd=...)`` (Python 3.11). Elsewhere (Windows, 3.10) cleanup falls back
+#: to plain paths, which a folder swapped for a link mid-cleanup could misdirect; that is
+#: acceptable only because cleanup acts in Phoenix's Linux container, on Python 3.11+.
+_BY_DESCRIPTOR = (
+    {os.open, os.stat, os.unlink, os.rmdir} <= os.supports_dir_fd
+    and os.scandir in os.supports_fd
+    and shutil.rmtree.avoids_symlink_attacks
+    and sys.version_info >= (3, 11)
+    and hasattr(os, "O_NOFOLLOW")
+    and hasattr(os, "O_DIRECTORY")
+)
+_FOLDER_FLAGS = (
+    getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+#: O_PATH (Linux) needs only search permission on a folder, like an ordinary path lookup.
+_SEARCH_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | _FOLDER_FLAGS
+_SWAPPED = "a folder on its way changed after the plan (now a link or not a folder); left alone"
+
+
+class _Swapped(OSError):
+    """A folder on the way to an entry is no longer the folder that was checked."""
+
+
+def _carry_out(
+    entry: PlanEntry, checked: Path, overwrite: bool, report: CleanupReport
+) -> list[dict[str, Any]]:
+    if not _BY_DESCRIPTOR:
+        return _carry_out_by_path(entry, overwrite, report)
+    try:
+        parent = _open_folders(checked)
+    except FileNotFoundError:
+        return []  # removed with an earlier entry that held it
+    except _Swapped:
+        return [{"path": str(entry.path), "error": _SWAPPED}]
+    except OSError as exc:
+        return [{"path": str(entry.path), "error": exc.strerror or type(exc).__name__}]
+    try:
+        return _carry_out_at(entry, parent, checked, overwrite, report)
+    finally:
+        os.close(parent)
+
+
+def _open_folders(checked: Path) -> int:
+    """A descriptor of ``checked``'s folder, opened from ``/`` one folder at a time.
+
+    ``checked``'s folder is fully resolved (:func:`_anchor`), so every step must be a real
+    folder: one that is now a link was swapped after the check, and the walk stops there.
+
+    Raises:
+        _Swapped: a step is a link or not a folder.
+        OSError: a step cannot be opened (FileNotFoundError: it is gone).
+    """
+    fd = os.open(checked.anchor, _SEARCH_FLAGS)
+    try:
+        for name in checked.parent.parts[1:]:
+            try:
+                step = os.open(name, _SEARCH_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise _Swapped(exc.errno, exc.strerror) from exc
+                raise
+            os.close(fd)
+            fd = step
+            # O_PATH with O_NOFOLLOW may open a link itself: only a folder goes on.
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise _Swapped(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _carry_out_at(
+    entry: PlanEntry, parent: int, checked: Path, overwrite: bool, report: CleanupReport
+) -> list[dict[str, Any]]:
+    """:func:`_carry_out_by_path`, with every call relative to the folder ``parent``."""
+    errors: list[dict[str, Any]] = []
+    name = checked.name
+    try:
+        info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        if entry.action.endswith("unlink") and stat.S_ISDIR(info.st_mode):
+            return [{"path": str(entry.path), "error": "became a folder after the plan; left alone"}]  # fmt: skip
+        if not stat.S_ISDIR(info.st_mode):
+            if overwrite and overwrite_file(Path(name), dir_fd=parent):
+                report.overwritten += 1
+            os.unlink(name, dir_fd=parent)
+            return errors
+        if overwrite:
+            report.overwritten += overwrite_tree(Path(name), dir_fd=parent)
+        if entry.action.endswith("rmtree"):
+            _rmtree(Path(name), errors, dir_fd=parent, shown=checked.parent)
+        else:
+            _empty_at(name, parent, checked, errors)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        errors.append({"path": str(entry.path), "error": exc.strerror or type(exc).__name__})
+    return errors
+
+
+def _carry_out_by_path(
+    entry: PlanEntry, overwrite: bool, report: CleanupReport
+) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     path = entry.path
     try:
@@ -745,33 +852,66 @@ OVERWRITE_WORKERS = 16
 _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 
 
-def overwrite_tree(folder: Path) -> int:
+def overwrite_tree(folder: Path, *, dir_fd: int | None = None) -> int:
     """Overwrite every small regular file under ``folder``, never following a link.
 
     Files are opened relative to their folder's descriptor, so a folder swapped for a
-    link during the walk cannot send the writes elsewhere. Returns how many were
-    overwritten.
+    link during the walk cannot send the writes elsewhere. ``dir_fd``: ``folder`` is
+    relative to this folder descriptor. Returns how many were overwritten.
     """
     count = 0
     with ThreadPoolExecutor(OVERWRITE_WORKERS) as pool:
-        for _, _, files, dir_fd in os.fwalk(folder, follow_symlinks=False):
+        walk = os.fwalk(folder, follow_symlinks=False, dir_fd=dir_fd)
+        for _, _, files, folder_fd in walk:
             # One folder at a time: its descriptor closes when the walk moves on.
-            jobs = [pool.submit(overwrite_file, Path(name), dir_fd=dir_fd) for name in files]
+            jobs = [pool.submit(overwrite_file, Path(name), dir_fd=folder_fd) for name in files]
             count += sum(job.result() for job in jobs)
     return count
 
 
-def _rmtree(path: Path, errors: list[dict[str, Any]]) -> None:
+def _rmtree(
+    path: Path,
+    errors: list[dict[str, Any]],
+    *,
+    dir_fd: int | None = None,
+    shown: Path | None = None,
+) -> None:
+    """``shutil.rmtree`` recording failures; with ``dir_fd``, ``path`` is relative to that
+    folder, which ``shown`` names in the report."""
+
     def record(_function: Any, failed: str, exc: Any) -> None:
         error = exc[1] if isinstance(exc, tuple) else exc
         if not isinstance(error, FileNotFoundError):
-            errors.append({"path": failed, "error": getattr(error, "strerror", None) or str(error)})
+            where = str(shown / failed) if shown is not None else failed
+            errors.append({"path": where, "error": getattr(error, "strerror", None) or str(error)})
 
     # ``onerror`` became ``onexc`` in Python 3.12 (the old name warns there).
     handler: dict[str, Any] = (
         {"onexc": record} if sys.version_info >= (3, 12) else {"onerror": record}
     )
+    if dir_fd is not None:
+        handler["dir_fd"] = dir_fd
     shutil.rmtree(path, **handler)
+
+
+def _empty_at(name: str, parent: int, shown: Path, errors: list[dict[str, Any]]) -> None:
+    """:func:`_empty` for the folder ``name`` in the folder ``parent``, never following a link."""
+    fd = os.open(name, os.O_RDONLY | _FOLDER_FLAGS, dir_fd=parent)
+    try:
+        with os.scandir(fd) as listing:
+            children = list(listing)
+        for child in children:
+            try:
+                if child.is_dir(follow_symlinks=False):
+                    _rmtree(Path(child.name), errors, dir_fd=fd, shown=shown)
+                else:
+                    os.unlink(child.name, dir_fd=fd)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                errors.append({"path": str(shown / child.name), "error": exc.strerror or type(exc).__name__})  # fmt: skip
+    finally:
+        os.close(fd)
 
 
 def _empty(folder: Path, errors: list[dict[str, Any]]) -> None:
