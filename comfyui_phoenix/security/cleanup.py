@@ -47,6 +47,7 @@ from typing import Any, Literal, NamedTuple
 
 from ..errors import ForbiddenError
 from ..settings import Settings
+from ..units import human_size
 
 log = logging.getLogger(__name__)
 
@@ -359,7 +360,7 @@ class CleanupPlan:
             + (f"; scope {self.scope}" if self.scope else "")
         ]
         for entry in self.entries:
-            size = f" ({_human(entry.size)}, {entry.files} files)" if entry.files > 1 else ""
+            size = f" ({human_size(entry.size)}, {entry.files} files)" if entry.files > 1 else ""
             out.append(f"  {entry.action:<16} {entry.path}{size}  - {entry.reason}")
         if len(out) == 1:
             out.append("  nothing to remove")
@@ -613,7 +614,7 @@ class CleanupReport:
 
     def summary(self) -> str:
         return (
-            f"cleanup: {len(self.removed)} removed ({_human(self.bytes_removed)}, "
+            f"cleanup: {len(self.removed)} removed ({human_size(self.bytes_removed)}, "
             f"{self.overwritten} small files overwritten first), {len(self.kept)} kept, "
             f"{len(self.failed)} failed, in {self.seconds:.2f} s"
         )
@@ -966,7 +967,7 @@ def paranoid_storage(
         return ParanoidStorage(False, {}, _paranoid_fallback(f"{shm} is not tmpfs ({kind})"))
     free = shutil.disk_usage(shm).free
     if free < need_bytes:
-        reason = f"{shm} has only {_human(free)} free ({_human(need_bytes)} needed)"
+        reason = f"{shm} has only {human_size(free)} free ({human_size(need_bytes)} needed)"
         return ParanoidStorage(False, {}, _paranoid_fallback(reason))
     base = shm / "phoenix-data"
     dirs = {
@@ -977,7 +978,7 @@ def paranoid_storage(
     }
     message = (
         f"PARANOID_MODE: inputs, outputs, temporary files and workflows live in {base} "
-        f"(memory, {_human(free)} free), so they never reach a disk."
+        f"(memory, {human_size(free)} free), so they never reach a disk."
     )
     return ParanoidStorage(True, dirs, message)
 
@@ -1039,12 +1040,3 @@ def _measure(folder: Path) -> tuple[int, int]:
             size += info.st_size
             count += 1
     return size, count
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"

@@ -23,6 +23,7 @@ from ..jobs.preload import preload_entries
 from ..security.redact import RedactingFilter
 from ..service import Phoenix
 from ..settings import Settings, load_settings
+from ..units import human_size
 
 RUNTIME_ENV = Path("/etc/phoenix/runtime.env")
 EXIT_FAILED = 1
@@ -233,17 +234,6 @@ def progress_line(job: Job, width: int = 24) -> str:
     else:
         tail = job.state.value
     return f"[{bar}] {fraction * 100:5.1f}% {name}  {tail}"
-
-
-def human_size(size: int | None) -> str:
-    if size is None:
-        return "?"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
 
 
 # -- plan -------------------------------------------------------------------------------------
