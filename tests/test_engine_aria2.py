@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import CANARY_CIVITAI, CANARY_HF
+from peers.endpoints import Scripted
 from peers.files import FileServer
 from peers.models import LORA, safetensors_bytes
 
@@ -59,21 +60,6 @@ class Provider:
         url = self.urls[min(self.calls, len(self.urls) - 1)]
         self.calls += 1
         return Endpoint(url, self.headers)
-
-
-class Scripted:
-    """An endpoint provider that plays its steps in turn (a URL, or an error to raise)."""
-
-    def __init__(self, *steps: str | Callable[[], BaseException]) -> None:
-        self.steps = steps
-        self.calls = 0
-
-    async def __call__(self) -> Endpoint:
-        step = self.steps[min(self.calls, len(self.steps) - 1)]
-        self.calls += 1
-        if callable(step):
-            raise step()
-        return Endpoint(step)
 
 
 def busy() -> TransientError:

@@ -22,6 +22,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from peers.endpoints import Scripted
 from peers.files import FileServer, RateLimiter
 from peers.models import LORA, safetensors_bytes
 
@@ -80,21 +81,6 @@ def fixed(url: str) -> EndpointProvider:
         return Endpoint(url)
 
     return provide
-
-
-class Scripted:
-    """An endpoint provider that plays its steps in turn (a URL, or an error to raise)."""
-
-    def __init__(self, *steps: str | Callable[[], BaseException]) -> None:
-        self.steps = steps
-        self.calls = 0
-
-    async def __call__(self) -> Endpoint:
-        step = self.steps[min(self.calls, len(self.steps) - 1)]
-        self.calls += 1
-        if callable(step):
-            raise step()
-        return Endpoint(step)
 
 
 def busy() -> TransientError:
