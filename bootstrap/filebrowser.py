@@ -112,11 +112,9 @@ def users_file_text(username: str, password_hash: str) -> str:
     return json.dumps([admin_user(username, password_hash)])
 
 
-def config_init_argv(binary: Path, database: Path, root: Path, listen: str, port: int) -> list[str]:
+def _where(database: Path, root: Path, listen: str, port: int) -> list[str]:
+    """The database, address, port and root: the same for setting up and for serving."""
     return [
-        str(binary),
-        "config",
-        "init",
         "--database",
         str(database),
         "--address",
@@ -125,6 +123,15 @@ def config_init_argv(binary: Path, database: Path, root: Path, listen: str, port
         str(port),
         "--root",
         str(root),
+    ]
+
+
+def config_init_argv(binary: Path, database: Path, root: Path, listen: str, port: int) -> list[str]:
+    return [
+        str(binary),
+        "config",
+        "init",
+        *_where(database, root, listen, port),
         "--auth.method",
         "json",
         "--perm.execute=false",
@@ -136,18 +143,7 @@ def users_import_argv(binary: Path, database: Path, users_file: Path) -> list[st
 
 
 def serve_argv(binary: Path, database: Path, root: Path, listen: str, port: int) -> list[str]:
-    return [
-        str(binary),
-        "--database",
-        str(database),
-        "--address",
-        listen,
-        "--port",
-        str(port),
-        "--root",
-        str(root),
-        "--disable-exec",
-    ]
+    return [str(binary), *_where(database, root, listen, port), "--disable-exec"]
 
 
 async def prepare(
