@@ -26,9 +26,8 @@ from peers.endpoints import Scripted
 from peers.files import FileServer, RateLimiter
 from peers.models import LORA, safetensors_bytes
 
-from comfyui_phoenix.engines.base import Endpoint, EndpointProvider, Progress, TransferRequest
+from comfyui_phoenix.engines.base import Progress, TransferRequest
 from comfyui_phoenix.engines.python import PythonEngine, sidecar_path
-from comfyui_phoenix.engines.retry import resolve_with_retry
 from comfyui_phoenix.engines.transfer import download_verified
 from comfyui_phoenix.errors import (
     AuthError,
@@ -37,8 +36,10 @@ from comfyui_phoenix.errors import (
     NotFoundError,
     TransientError,
 )
+from comfyui_phoenix.net.endpoint import Endpoint, EndpointProvider
 from comfyui_phoenix.net.http import make_session
 from comfyui_phoenix.net.policy import HostPolicy
+from comfyui_phoenix.net.retry import resolve_with_retry
 from comfyui_phoenix.settings import Settings
 
 MiB = 1 << 20

@@ -14,8 +14,8 @@ from conftest import CANARY_CIVITAI
 from peers.civitai import CivitaiServer
 from peers.models import FLUX_TRANSFORMER, FLUX_VAE, LORA, safetensors_bytes
 
-from comfyui_phoenix.engines.base import Endpoint
 from comfyui_phoenix.errors import AuthError, GatedError, NotFoundError, TransientError
+from comfyui_phoenix.net.endpoint import Endpoint
 from comfyui_phoenix.net.http import make_session
 from comfyui_phoenix.net.policy import HostPolicy
 from comfyui_phoenix.plan import PlannedFile

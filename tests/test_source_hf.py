@@ -24,8 +24,8 @@ from peers.models import (
     safetensors_bytes,
 )
 
-from comfyui_phoenix.engines.base import Endpoint
 from comfyui_phoenix.errors import AuthError, GatedError, NotFoundError, NothingToFetchError
+from comfyui_phoenix.net.endpoint import Endpoint
 from comfyui_phoenix.net.http import make_session
 from comfyui_phoenix.net.policy import HostPolicy
 from comfyui_phoenix.plan import PlannedFile

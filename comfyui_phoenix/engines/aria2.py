@@ -47,10 +47,11 @@ from ..errors import (
     SourceError,
     TransientError,
 )
+from ..net.endpoint import Endpoint
 from ..net.http import USER_AGENT
+from ..net.retry import backoff_delay, resolve_with_retry, retry_after_of, worth_retrying
 from ..security.redact import SECRETS, redact, redact_url
-from .base import Endpoint, Progress, ProgressCallback, TransferRequest
-from .retry import backoff_delay, resolve_with_retry, retry_after_of, worth_retrying
+from .base import Progress, ProgressCallback, TransferRequest
 
 if TYPE_CHECKING:
     import aria2p

@@ -50,15 +50,16 @@ from ..errors import (
     SourceError,
     TransientError,
 )
+from ..net.endpoint import Endpoint
 from ..net.http import generic_status_error
-from .base import Endpoint, Progress, ProgressCallback, TransferRequest
-from .retry import (
+from ..net.retry import (
     RETRYABLE,
     backoff_delay,
     resolve_with_retry,
     retry_after_of,
     worth_retrying,
 )
+from .base import Progress, ProgressCallback, TransferRequest
 from .verify import check_size_and_hash
 
 T = TypeVar("T")

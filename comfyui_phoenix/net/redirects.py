@@ -13,9 +13,9 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from ..engines.base import Endpoint
 from ..errors import PhoenixError, SourceError
 from ..security.redact import redact_url
+from .endpoint import Endpoint
 from .http import generic_status_error
 from .policy import HostPolicy
 

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import aiohttp
 
-from ..engines.base import Endpoint
+from ..net.endpoint import Endpoint
 from ..net.policy import HostPolicy
 from ..plan import PlannedFile
 from ..refs import Reference

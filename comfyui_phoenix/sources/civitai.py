@@ -20,7 +20,6 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 
-from ..engines.base import Endpoint
 from ..errors import (
     AuthError,
     BadReferenceError,
@@ -33,6 +32,7 @@ from ..errors import (
     TransientError,
 )
 from ..naming import safe_filename
+from ..net.endpoint import Endpoint
 from ..net.http import RETRYABLE_STATUS, generic_status_error, retry_after
 from ..net.redirects import StatusFunnel, resolve, same_origin
 from ..plan import PlannedFile

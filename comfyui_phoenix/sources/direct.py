@@ -19,7 +19,6 @@ from urllib.parse import unquote, urlsplit
 import aiohttp
 from multidict import CIMultiDict
 
-from ..engines.base import Endpoint
 from ..errors import (
     AuthError,
     BadReferenceError,
@@ -30,6 +29,7 @@ from ..errors import (
     UnsafePathError,
 )
 from ..naming import safe_filename
+from ..net.endpoint import Endpoint
 from ..net.http import RETRYABLE_STATUS, generic_status_error, transient_for
 from ..net.redirects import resolve
 from ..plan import PlannedFile

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from ..engines.base import Endpoint
+from ..net.endpoint import Endpoint
 from ..security.redact import redact_url
 
 #: safetensors itself refuses headers above 100 MB.

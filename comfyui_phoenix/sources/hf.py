@@ -40,7 +40,6 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoFile, RepoFolder
 
 from .. import __version__
-from ..engines.base import Endpoint
 from ..errors import (
     AuthError,
     GatedError,
@@ -53,6 +52,7 @@ from ..errors import (
 )
 from ..folders import MODEL_EXTENSIONS, MODEL_FOLDERS, normalize_folder
 from ..naming import safe_filename, safe_relative_dir
+from ..net.endpoint import Endpoint
 from ..net.http import generic_status_error
 from ..net.redirects import resolve, same_origin
 from ..plan import PlannedFile

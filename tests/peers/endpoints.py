@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from comfyui_phoenix.engines.base import Endpoint
+from comfyui_phoenix.net.endpoint import Endpoint
 
 
 class Scripted:

@@ -14,7 +14,7 @@ import random
 import aiohttp
 
 from ..errors import PhoenixError, TransientError
-from .base import Endpoint, EndpointProvider
+from .endpoint import Endpoint, EndpointProvider
 
 log = logging.getLogger(__name__)
 
