@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -292,14 +293,45 @@ async def test_a_filter_that_matches_nothing_lists_the_available_files(
     assert "cool_style.pt" in str(caught.value.hint)
 
 
-async def test_rate_limiting_is_transient_and_carries_retry_after(
+async def test_rate_limiting_is_waited_out_as_the_server_asks(
     civitai: CivitaiServer, plan: Planner
 ) -> None:
-    civitai.fail_next(429, retry_after="7")
+    civitai.fail_next(429, retry_after="1")
+    began = time.monotonic()
+    _, files = await plan("civitai:100")
+    assert only(files).filename == "cool_style.safetensors"
+    assert time.monotonic() - began >= 1.0  # Retry-After honoured, not hammered
+    assert len([r for r in civitai.api_requests if r.path == "/api/v1/models/100"]) == 2
+
+
+async def test_a_burst_of_503_from_storage_at_planning_is_retried(
+    civitai: CivitaiServer, plan: Planner
+) -> None:
+    civitai.fail_storage_next(503, times=3)
+    _, files = await plan("civitai:100")
+    assert only(files).size == len(LORA_NEW)
+
+
+async def test_a_wait_longer_than_planning_allows_fails_at_once_and_says_so(
+    civitai: CivitaiServer, plan: Planner
+) -> None:
+    civitai.fail_next(429, retry_after="600")
     with pytest.raises(TransientError) as caught:
         await plan("civitai:100")
-    assert caught.value.retry_after == 7.0
-    assert caught.value.retryable
+    assert caught.value.retry_after == 600.0
+    assert "wait 600 s" in str(caught.value.hint)
+
+
+async def test_a_civitai_that_stays_down_ends_the_plan_with_an_honest_hint(
+    civitai: CivitaiServer, plan: Planner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("comfyui_phoenix.net.retry.BACKOFF_BASE", 0.01)
+    civitai.fail_next(503, times=100)
+    with pytest.raises(TransientError) as caught:
+        await plan("civitai:100")
+    hint = str(caught.value.hint)
+    assert "tried 6 times" in hint
+    assert "on its own" not in hint  # the CLI has given up by then: no promise of more
 
 
 async def test_each_endpoint_call_gets_a_fresh_signed_url(

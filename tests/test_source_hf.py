@@ -33,9 +33,9 @@ from comfyui_phoenix.refs import HFRef, parse_reference
 from comfyui_phoenix.security.secrets import Tokens
 from comfyui_phoenix.settings import Settings
 from comfyui_phoenix.sources.base import SourceContext
-from comfyui_phoenix.sources.flux import flux_companions
 from comfyui_phoenix.sources.header import read_remote_safetensors_header
 from comfyui_phoenix.sources.hf import HuggingFaceSource
+from comfyui_phoenix.sources.hf.flux import flux_companions
 
 TOKEN = "hf_phoenixTESTaccount0123456789"
 OTHER = "hf_otherTESTaccount0123456789"

@@ -50,8 +50,8 @@ from ..errors import (
     SourceError,
     TransientError,
 )
+from ..net.answers import PLAIN, Answer
 from ..net.endpoint import Endpoint
-from ..net.http import generic_status_error
 from ..net.retry import (
     RETRYABLE,
     backoff_delay,
@@ -708,7 +708,7 @@ class PythonEngine:
                 status=404,
                 url=_bare(t.endpoint.url),
             )
-        raise generic_status_error(status, _bare(t.endpoint.url), response.headers)
+        raise PLAIN.error(Answer(status, _bare(t.endpoint.url), response.headers))
 
     async def _stream(
         self, t: _Transfer, response: aiohttp.ClientResponse, piece: _Piece, generation: int

@@ -8,21 +8,19 @@ only to the host it belongs to, and the engine gets the final URL without it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from ..errors import PhoenixError, SourceError
+from ..errors import SourceError
 from ..security.redact import redact_url
+from .answers import PLAIN, Answer, Wording
 from .endpoint import Endpoint
-from .http import generic_status_error
 from .policy import HostPolicy
 
 MAX_HOPS = 10
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-StatusFunnel = Callable[[int, str, Mapping[str, str], bytes], PhoenixError]
 
 
 def same_origin(a: str, b: str) -> bool:
@@ -37,13 +35,13 @@ async def resolve(
     headers: Mapping[str, str],
     *,
     method: str = "HEAD",
-    funnel: StatusFunnel | None = None,
+    wording: Wording = PLAIN,
     probe: bool = False,
 ) -> tuple[Endpoint, Mapping[str, str]]:
     """Follow ``url``'s redirects; return the final endpoint and the last answer's headers.
 
     ``headers`` (which may hold a token) are sent only to ``url``'s own origin.
-    An error status goes through ``funnel`` (the source's own error mapping).
+    An error status becomes the error ``wording`` (the speaker's own) gives it.
     With ``probe``, a GET asks every hop for its first byte only (``Range: bytes=0-0``):
     the final answer's Content-Range still gives the whole size, and storage that
     honours Range sends one byte instead of starting the whole file.
@@ -66,9 +64,7 @@ async def resolve(
                 continue
             if response.status >= 400:
                 body = await response.content.read(4096) if method != "HEAD" else b""
-                if funnel is not None:
-                    raise funnel(response.status, current, response.headers, body)
-                raise generic_status_error(response.status, current, response.headers)
+                raise wording.error(Answer(response.status, current, response.headers, body))
             # The caller's headers only: the probe's Range must never reach an engine.
             final_headers = dict(headers) if same_origin(current, origin) else {}
             return Endpoint(current, final_headers), dict(response.headers)

@@ -1,8 +1,10 @@
-"""Retry pacing shared by the engines, and link resolution that survives a busy source.
+"""The one retry policy: which failures earn another try, and how long to wait first.
 
-Resolving a link is a request of its own (the CivitAI API, a HuggingFace resolve
-call): a single 429, 503 or dropped connection there must not end a transfer of
-many gigabytes, neither at the start nor when a signed link expires midway.
+Every request Phoenix makes goes through it: a source's API call, a link probe or
+redirect chain, a header read, the link an engine resolves before (and during) a
+transfer, and the transfer's own reads. A single 429, 503 or dropped connection
+must not end a plan, nor a transfer of many gigabytes. The server's Retry-After
+is honoured; otherwise the wait doubles per failure up to a cap, with jitter.
 """
 
 from __future__ import annotations
@@ -10,12 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import aiohttp
 
 from ..errors import PhoenixError, TransientError
 from .endpoint import Endpoint, EndpointProvider
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 #: Failures worth another try; disk errors (OSError) are not among them.
@@ -25,10 +32,41 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     asyncio.TimeoutError,
     ConnectionError,
 )
-#: The first wait; each further failure in a row doubles it, up to the caller's cap.
+#: The first wait; each further failure in a row doubles it, up to the policy's cap.
 BACKOFF_BASE = 0.5
 #: A Retry-After longer than this ends the transfer; the job can be retried later.
 MAX_RETRY_AFTER = 600.0
+#: Waits longer than this are logged as warnings: somebody is waiting on them.
+NOTICEABLE_WAIT = 10.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many failures in a row are retried, and the longest waits between them.
+
+    Args:
+        max_retries: failures in a row after which the last one is raised.
+        backoff_cap: longest wait between tries, unless the server asks for longer.
+        max_retry_after: a longer Retry-After ends the tries at once.
+    """
+
+    max_retries: int = 5
+    backoff_cap: float = 30.0
+    max_retry_after: float = MAX_RETRY_AFTER
+
+    def allows(self, exc: BaseException, failures: int) -> bool:
+        """Whether failure number ``failures`` in a row may be followed by another try."""
+        return failures <= self.max_retries and (retry_after_of(exc) or 0) <= self.max_retry_after
+
+    def delay(self, exc: BaseException, failures: int) -> float:
+        """Seconds to wait after failure number ``failures`` in a row."""
+        return backoff_delay(failures, cap=self.backoff_cap, retry_after=retry_after_of(exc))
+
+
+#: Requests made while a plan is drawn up: somebody is waiting for the answer.
+PLANNING = RetryPolicy(max_retries=5, backoff_cap=8.0, max_retry_after=120.0)
+#: Requests whose answer only improves a plan (a header that tells the folder).
+BEST_EFFORT = RetryPolicy(max_retries=2, backoff_cap=2.0, max_retry_after=10.0)
 
 
 def retry_after_of(exc: BaseException) -> float | None:
@@ -38,7 +76,7 @@ def retry_after_of(exc: BaseException) -> float | None:
 
 def worth_retrying(exc: BaseException, failures: int, max_retries: int) -> bool:
     """Whether failure number ``failures`` in a row may be followed by another try."""
-    return failures <= max_retries and (retry_after_of(exc) or 0) <= MAX_RETRY_AFTER
+    return RetryPolicy(max_retries=max_retries).allows(exc, failures)
 
 
 def backoff_delay(failures: int, *, cap: float, retry_after: float | None = None) -> float:
@@ -52,6 +90,37 @@ def backoff_delay(failures: int, *, cap: float, retry_after: float | None = None
         return retry_after + random.uniform(0, 0.1 * retry_after + 0.05)  # noqa: S311 - jitter, not security
     ceiling = min(cap, BACKOFF_BASE * 2.0 ** (failures - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not security
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]], *, policy: RetryPolicy = PLANNING, what: str
+) -> T:
+    """Await ``call()``, trying again after transient and network failures.
+
+    Args:
+        call: makes the request anew on each try.
+        policy: how often and how long to wait.
+        what: what is being asked for, for the log ("the plan of civitai:123").
+
+    Raises:
+        TransientError: the failures went on beyond the policy; its hint says so.
+        PhoenixError: any other refusal (not found, no access), at once.
+    """
+    failures = 0
+    began = time.monotonic()
+    while True:
+        try:
+            return await call()
+        except RETRYABLE as exc:
+            failures += 1
+            if not policy.allows(exc, failures):
+                too_long = (retry_after_of(exc) or 0) > policy.max_retry_after
+                error = gave_up(exc, what, failures, time.monotonic() - began, too_long=too_long)
+                raise error from (None if error is exc else exc)
+            delay = policy.delay(exc, failures)
+            level = logging.WARNING if delay >= NOTICEABLE_WAIT else logging.INFO
+            log.log(level, "%s: %s; trying again in %.1f s", what, _describe(exc), delay)
+            await asyncio.sleep(delay)
 
 
 async def resolve_with_retry(
@@ -69,33 +138,37 @@ async def resolve_with_retry(
         TransientError: the source kept failing beyond ``max_retries``.
         PhoenixError: any other refusal (not found, no access), at once.
     """
-    failures = 0
-    while True:
-        try:
-            return await provider()
-        except RETRYABLE as exc:
-            failures += 1
-            if not worth_retrying(exc, failures, max_retries):
-                error = _gave_up(exc, label)
-                raise error from (None if error is exc else exc)
-            delay = backoff_delay(failures, cap=backoff_cap, retry_after=retry_after_of(exc))
-            log.info(
-                "%s: resolving the link failed (%s); trying again in %.1f s",
-                label or "download",
-                _describe(exc),
-                delay,
-            )
-            await asyncio.sleep(delay)
+    policy = RetryPolicy(max_retries=max_retries, backoff_cap=backoff_cap)
+    return await with_retries(
+        provider, policy=policy, what=f"the link for {label or 'the download'}"
+    )
+
+
+def gave_up(
+    exc: BaseException, what: str, failures: int, elapsed: float, *, too_long: bool = False
+) -> PhoenixError:
+    """The error to raise once the tries are over, with a hint that says they are.
+
+    Args:
+        exc: the last failure.
+        what: what was asked for.
+        failures: how many tries failed.
+        elapsed: seconds since the first try.
+        too_long: the server asked to wait longer than the policy allows.
+    """
+    if isinstance(exc, TransientError):
+        error = exc
+    else:
+        error = TransientError(f"Could not get {what} ({type(exc).__name__}).")
+    if too_long:
+        error.hint = f"The server asks to wait {retry_after_of(exc):.0f} s; try again after that."
+    else:
+        error.hint = (
+            f"Phoenix tried {failures} times over {elapsed:.0f} s. Check the network "
+            "connection, or try again later."
+        )
+    return error
 
 
 def _describe(exc: BaseException) -> str:
     return exc.detail if isinstance(exc, PhoenixError) else type(exc).__name__
-
-
-def _gave_up(exc: BaseException, label: str) -> PhoenixError:
-    if isinstance(exc, TransientError):
-        return exc
-    return TransientError(
-        f"The link for {label or 'the download'} could not be resolved ({type(exc).__name__}).",
-        hint="Check the network; Phoenix resumes the download when it is retried.",
-    )

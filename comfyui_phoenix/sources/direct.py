@@ -25,19 +25,20 @@ from ..errors import (
     NotFoundError,
     PhoenixError,
     SourceError,
-    TransientError,
     UnsafePathError,
 )
 from ..naming import safe_filename
+from ..net.answers import Answer, Wording, unreachable
 from ..net.endpoint import Endpoint
-from ..net.http import RETRYABLE_STATUS, generic_status_error, transient_for
 from ..net.redirects import resolve
+from ..net.retry import with_retries
 from ..plan import PlannedFile
 from ..refs import Reference, UrlRef
 from ..security.redact import redact_url
-from . import classify
 from .base import SourceContext
+from .classify import Placement
 from .header import read_remote_safetensors_header
+from .placement import Clues, path_clue, place
 
 #: Statuses with which servers refuse HEAD while serving GET (405, 501; S3 answers 403).
 HEAD_REFUSED = frozenset({400, 403, 405, 501})
@@ -65,7 +66,9 @@ class DirectSource:
         if not isinstance(ref, UrlRef):
             raise BadReferenceError(f"'{ref.canonical}' is not a direct link.")
         self.ctx.policy.check_url(ref.url)
-        endpoint, headers = await probe(self.ctx, ref.url, ranged=True)
+        endpoint, headers = await with_retries(
+            lambda: probe(self.ctx, ref.url, ranged=True), what=f"the link {redact_url(ref.url)}"
+        )
         filename = remote_filename(headers, ref.url, endpoint.url)
         placement = await self._placement(ref, filename, endpoint)
         etag = headers.get("ETag")
@@ -88,20 +91,12 @@ class DirectSource:
         endpoint, _ = await probe(self.ctx, file.url, ranged=False)
         return endpoint
 
-    async def _placement(
-        self, ref: UrlRef, filename: str, endpoint: Endpoint
-    ) -> classify.Placement:
-        if ref.destination is not None:
-            return classify.Placement(ref.destination.folder, f"you chose ::{ref.destination}")
-        by_name = classify.classify_name(filename)
-        if by_name is not None:
-            return by_name
+    async def _placement(self, ref: UrlRef, filename: str, endpoint: Endpoint) -> Placement:
+        if ref.destination is not None or path_clue(filename) is not None:
+            return place(Clues(filename, chosen=ref.destination))
+        # Only a name that says nothing is worth the two requests a header costs.
         header = await remote_header(self.ctx, filename, endpoint)
-        by_header = classify.classify_header(header) if header is not None else None
-        return by_header or classify.Placement(
-            "checkpoints",
-            "nothing in its name or header says otherwise; checkpoints is the default",
-        )
+        return place(Clues(filename, header=header))
 
 
 async def probe(ctx: SourceContext, url: str, *, ranged: bool) -> tuple[Endpoint, CIMultiDict[str]]:
@@ -135,43 +130,32 @@ async def _resolve(
     ctx: SourceContext, url: str, method: str, headers: Mapping[str, str]
 ) -> tuple[Endpoint, Mapping[str, str]]:
     try:
-        return await resolve(
-            ctx.session, ctx.policy, url, headers, method=method, funnel=link_error
-        )
+        return await resolve(ctx.session, ctx.policy, url, headers, method=method, wording=LINK)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        raise network_error(url, exc) from exc
+        raise unreachable(url, exc) from exc
 
 
-def link_error(status: int, url: str, headers: Mapping[str, str], body: bytes) -> PhoenixError:
-    """The funnel from a direct link's error answer to a Phoenix error."""
-    shown = redact_url(url)
-    if status == 401:
+class LinkWording(Wording):
+    """A direct link's failed answers: no credentials ever go to such a host."""
+
+    def unauthorized(self, answer: Answer) -> PhoenixError:
         return AuthError(
-            f"{shown} requires a login.",
+            f"{answer.shown_url} requires a login.",
             hint="Phoenix sends no credentials to other hosts; use a public or pre-signed link.",
-            status=status,
-            url=shown,
+            status=answer.status,
+            url=answer.shown_url,
         )
-    if status in (404, 410):
+
+    def missing(self, answer: Answer) -> PhoenixError:
         return NotFoundError(
-            f"Nothing is at {shown} (HTTP {status}).",
+            f"Nothing is at {answer.shown_url} (HTTP {answer.status}).",
             hint="Check the link in a browser; the file may have moved.",
-            status=status,
-            url=shown,
+            status=answer.status,
+            url=answer.shown_url,
         )
-    if status in RETRYABLE_STATUS:
-        return transient_for(status, url, headers)
-    return generic_status_error(status, url, headers)
 
 
-def network_error(url: str, exc: BaseException) -> TransientError:
-    """A connection failure or timeout, worth retrying; the URL is shown redacted."""
-    host = urlsplit(url).hostname or redact_url(url)
-    return TransientError(
-        f"Could not reach {host} ({type(exc).__name__}).",
-        hint="Check the network connection; Phoenix retries on its own.",
-        url=redact_url(url),
-    )
+LINK = LinkWording()
 
 
 def is_web_page(headers: Mapping[str, str]) -> bool:

@@ -120,6 +120,7 @@ class CivitaiServer:
         self.api_requests: list[LoggedRequest] = []
         self.storage_requests: list[LoggedRequest] = []
         self._faults: list[Fault] = []
+        self._storage_faults: list[Fault] = []
         self._secret = b"storage-signing-secret"
         self._nonce = itertools.count(1)
         self._api: ServerThread | None = None
@@ -176,6 +177,12 @@ class CivitaiServer:
     ) -> None:
         """Answer the next ``times`` API requests under ``path_prefix`` with ``status``."""
         self._faults.append(Fault(status, times, retry_after, path_prefix))
+
+    def fail_storage_next(
+        self, status: int, *, times: int = 1, retry_after: str | None = None
+    ) -> None:
+        """Answer the next ``times`` storage requests with ``status`` (a busy storage host)."""
+        self._storage_faults.append(Fault(status, times, retry_after, "/file/"))
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> CivitaiServer:
@@ -381,6 +388,11 @@ class CivitaiServer:
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
         self.storage_requests.append(_logged(request))
+        for fault in self._storage_faults:
+            if fault.times > 0:
+                fault.times -= 1
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                return _xml(fault.status, "<Error><Code>SlowDown</Code></Error>", headers)
         if "Authorization" in request.headers:
             return _xml(400, _TWO_AUTHS)
         key = request.match_info["key"]
@@ -468,8 +480,8 @@ def _range(header: str | None, size: int) -> tuple[int, int, bool]:
     return start, end, True
 
 
-def _xml(status: int, body: str) -> web.Response:
-    return web.Response(status=status, text=body, content_type="application/xml")
+def _xml(status: int, body: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=body, content_type="application/xml", headers=headers)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..refs import Destination, HFRef
+from ...refs import Destination, HFRef
 
 TEXT_ENCODERS_REPO = "comfyanonymous/flux_text_encoders"
 CLIP_L_FILE = "clip_l.safetensors"

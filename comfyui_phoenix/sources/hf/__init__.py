@@ -1,0 +1,12 @@
+"""HuggingFace: a repository, or one file or folder in it, planned through huggingface_hub.
+
+- ``source.py``: :class:`HuggingFaceSource`, the plan and the token-safe endpoint.
+- ``hub.py``: the hub's metadata (access check, commit, file tree) through ``HfApi``.
+- ``selection.py``: which files of a repository ComfyUI loads.
+- ``flux.py``: FLUX repositories, planned as ComfyUI loads them.
+- ``wording.py``: what the hub's failed answers mean, with huggingface_hub 0.x, 1.x or 2.x.
+"""
+
+from .source import HuggingFaceSource
+
+__all__ = ["HuggingFaceSource"]
