@@ -20,6 +20,7 @@ from .folders import ModelLayout, StandardLayout
 from .jobs.events import EventBus
 from .jobs.manager import JobManager
 from .jobs.store import StateStore
+from .jobs.verified import VerifiedFiles
 from .net.http import make_session
 from .net.policy import HostPolicy
 from .security.secrets import Tokens, load_tokens
@@ -79,6 +80,7 @@ class Phoenix:
         self.policy = HostPolicy(settings)
         self.events = EventBus()
         self.state = StateStore(self.layout.root / ".phoenix")
+        self.verified = VerifiedFiles(self.layout, self.state)
         self._engine = engine
         self._vram_bytes = vram_bytes
         self._session: aiohttp.ClientSession | None = None
@@ -104,7 +106,9 @@ class Phoenix:
         """
         self._session = make_session(self.policy)
         try:
-            ctx = SourceContext(self.settings, self._session, self.policy, self.tokens)
+            ctx = SourceContext(
+                self.settings, self._session, self.policy, self.tokens, known=self.verified
+            )
             self.sources = Sources(ctx, vram_bytes=self._vram_bytes)
             engine = await self._start_engine()
             self.jobs = JobManager(
@@ -113,6 +117,7 @@ class Phoenix:
                 engine=engine,
                 events=self.events,
                 state=self.state,
+                verified=self.verified,
                 max_concurrent=self.settings.max_concurrent_downloads,
             )
         except BaseException:

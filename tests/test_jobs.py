@@ -14,7 +14,8 @@ from peers.civitai import CivitaiServer
 from peers.files import FileServer
 from peers.models import FLUX_TRANSFORMER, LORA, safetensors_bytes
 
-from comfyui_phoenix.jobs.manager import JobState
+from comfyui_phoenix.jobs.job import JobState
+from comfyui_phoenix.jobs.journal import Journal
 from comfyui_phoenix.jobs.preload import PreloadRun, preload_entries
 from comfyui_phoenix.service import Phoenix
 from comfyui_phoenix.settings import Settings
@@ -142,6 +143,26 @@ async def test_a_restart_resumes_unfinished_jobs(
         done = await phoenix.manager.wait(restored[0].id)
     assert done.state == JobState.DONE and done.dest.read_bytes() == MODEL
     assert file_server.bytes_sent - before < len(MODEL) * 0.85, "resumed, not restarted"
+
+
+async def test_a_download_finished_by_a_later_run_is_not_unfinished_any_more(
+    file_server: FileServer, make_settings: Callable[..., Settings]
+) -> None:
+    file_server.per_connection_rate = 1 << 20
+    file_server.add("h.safetensors", MODEL)
+    link = _link(file_server, "h.safetensors")
+    settings = make_settings(engine="python")
+    async with Phoenix(settings) as phoenix:  # interrupted, as by Ctrl-C
+        (job,), _ = await phoenix.manager.submit([link], origin="cli")
+        while job.done_bytes == 0:
+            await asyncio.sleep(0.05)
+        assert [e.file.filename for e in Journal(phoenix.state).unfinished()] == ["h.safetensors"]
+    file_server.per_connection_rate = None
+    async with Phoenix(settings) as phoenix:  # the same fetch again, not a restore
+        (again,), _ = await phoenix.manager.submit([link], origin="cli")
+        assert (await phoenix.manager.wait(again.id)).state == JobState.DONE
+        assert again.id != job.id
+    assert Journal(phoenix.state).unfinished() == []
 
 
 async def test_failures_keep_nothing_under_the_model_name(
@@ -286,3 +307,41 @@ async def test_a_record_without_this_hash_is_checked_by_reading_the_file(
         plan = await phoenix.manager.plan_refs(["acme/twin/twin.safetensors"])
     assert not plan.problems
     assert plan.items[0].present, "the bytes on disk match the hub's sha256"
+
+
+async def test_a_verified_civitai_file_is_fetched_again_without_a_storage_request(
+    civitai_server: CivitaiServer, make_settings: Callable[..., Settings], models_dir: Path
+) -> None:
+    data = safetensors_bytes(LORA, pad_to=1 << 20, seed=11)
+    civitai_server.add_model(
+        77, "Known Style", "LORA",
+        [{"id": 770, "files": [{"id": 7700, "name": "known_style.safetensors", "data": data,
+                                "primary": True, "metadata": {"format": "SafeTensor"}}]}],
+    )  # fmt: skip
+    settings = make_settings(engine="python", civitai_base_url=civitai_server.url)
+    async with Phoenix(settings) as phoenix:
+        (first,), _ = await phoenix.manager.submit(["civitai:77"], origin="test")
+        assert (await phoenix.manager.wait(first.id)).state == JobState.DONE
+    asked_storage = len(civitai_server.storage_requests)
+    async with Phoenix(settings) as phoenix:  # a rerun, as `phoenix fetch` twice would be
+        (again,), plan = await phoenix.manager.submit(["civitai:77"], origin="test")
+        await phoenix.manager.wait(again.id)
+    assert plan.items[0].present and again.skipped and again.state == JobState.DONE
+    assert plan.items[0].file.folder == "loras" and plan.items[0].file.size == len(data)
+    assert len(civitai_server.storage_requests) == asked_storage
+
+
+async def test_a_verified_hub_file_is_planned_again_without_reading_its_header(
+    hf_server: Any, make_settings: Callable[..., Settings], models_dir: Path
+) -> None:
+    hf_server.add_repo("acme/flux-style", {"style.safetensors": MODEL})
+    settings = make_settings(engine="python", hf_endpoint=hf_server.url)
+    async with Phoenix(settings) as phoenix:
+        (first,), _ = await phoenix.manager.submit(["acme/flux-style"], origin="test")
+        assert (await phoenix.manager.wait(first.id)).state == JobState.DONE
+    asked_cdn = len(hf_server.cdn.requests)
+    async with Phoenix(settings) as phoenix:
+        plan = await phoenix.manager.plan_refs(["acme/flux-style"])
+    assert plan.items[0].present
+    assert plan.items[0].file.folder == "diffusion_models"  # where the header put it first
+    assert len(hf_server.cdn.requests) == asked_cdn

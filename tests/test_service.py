@@ -12,7 +12,7 @@ from peers.files import FileServer
 from peers.models import FLUX_TRANSFORMER, safetensors_bytes
 
 from comfyui_phoenix.errors import EngineError
-from comfyui_phoenix.jobs.manager import JobState
+from comfyui_phoenix.jobs.job import JobState
 from comfyui_phoenix.service import Phoenix
 from comfyui_phoenix.settings import Settings
 

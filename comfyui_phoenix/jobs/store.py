@@ -2,8 +2,8 @@
 
 ``records/``: one small JSON file per verified model (its source, size and hash),
 so a verified file is never hashed or fetched again and the library can show
-where a model came from. ``jobs/``: one file per unfinished job (the journal), so
-a restart resumes them. ``locks/``: cross-process locks. One file per entry means
+where a model came from. ``jobs/``: one file per unfinished download, keyed by
+its destination (the journal), so a restart resumes them. ``locks/``: cross-process locks. One file per entry means
 processes sharing a volume never overwrite each other's state.
 """
 
@@ -70,21 +70,22 @@ class StateStore:
         return [r for r in found if isinstance(r, dict)]
 
     # -- journal --------------------------------------------------------------------
-    def journal_path(self, job_id: str) -> Path:
-        return self.root / "jobs" / f"{job_id}.json"
+    def journal_path(self, relpath: str) -> Path:
+        return self.root / "jobs" / f"{_key(relpath)}.json"
 
-    def save_job(self, job_id: str, data: dict[str, Any]) -> None:
-        write_json_atomic(self.journal_path(job_id), data)
+    def save_job(self, relpath: str, data: dict[str, Any]) -> None:
+        write_json_atomic(self.journal_path(relpath), data)
 
-    def forget_job(self, job_id: str) -> None:
-        self.journal_path(job_id).unlink(missing_ok=True)
+    def forget_job(self, relpath: str) -> None:
+        self.journal_path(relpath).unlink(missing_ok=True)
 
-    def unfinished_jobs(self) -> list[dict[str, Any]]:
+    def unfinished_jobs(self) -> list[tuple[Path, dict[str, Any]]]:
+        """Each journal file with what it holds (a file that holds no job is skipped)."""
         folder = self.root / "jobs"
         if not folder.is_dir():
             return []
-        found = (read_json(p) for p in sorted(folder.glob("*.json")))
-        return [j for j in found if isinstance(j, dict) and "file" in j]
+        found = ((p, read_json(p)) for p in sorted(folder.glob("*.json")))
+        return [(p, j) for p, j in found if isinstance(j, dict)]
 
     def lock_path(self, relpath: str) -> Path:
         return self.root / "locks" / f"{_key(relpath)}.lock"

@@ -18,7 +18,9 @@ from typing import Any, TextIO
 
 from .. import __version__
 from ..errors import ConfigError, PhoenixError
-from ..jobs.manager import Job, JobState, PlanResult
+from ..jobs.job import Job, JobState
+from ..jobs.journal import Journal
+from ..jobs.planning import PlanResult
 from ..jobs.preload import preload_entries
 from ..security.redact import RedactingFilter
 from ..service import Phoenix
@@ -271,7 +273,7 @@ def _run_status(args: argparse.Namespace, settings: Settings) -> int:
 
     phoenix = Phoenix(settings)
     root = phoenix.layout.root
-    unfinished = phoenix.state.unfinished_jobs()
+    unfinished = Journal(phoenix.state).unfinished()
     report: dict[str, Any] = {
         "version": __version__,
         "time": time.time(),
@@ -279,7 +281,8 @@ def _run_status(args: argparse.Namespace, settings: Settings) -> int:
         "gpu": _jsonable(read_gpus()),
         "system": read_system({"models": root, "container": Path("/")}),
         "unfinished_downloads": [
-            {"relpath": _journal_relpath(j), "state": j.get("state")} for j in unfinished
+            {"relpath": j.file.relpath, "state": "paused" if j.paused else "unfinished"}
+            for j in unfinished
         ],
         "verified_models": len(phoenix.state.records()),
     }
@@ -305,12 +308,6 @@ def _run_status(args: argparse.Namespace, settings: Settings) -> int:
     for job in report["unfinished_downloads"]:
         print(f"Unfinished: {job['relpath']} ({job['state']}); it resumes on the next start")
     return 0
-
-
-def _journal_relpath(entry: dict[str, Any]) -> str:
-    file = entry.get("file", {})
-    parts = [file.get("folder"), file.get("subfolder"), file.get("filename")]
-    return "/".join(p for p in parts if p)
 
 
 def _jsonable(value: Any) -> Any:

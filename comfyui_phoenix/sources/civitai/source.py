@@ -18,7 +18,7 @@ from ...net.endpoint import Endpoint
 from ...net.retry import with_retries
 from ...plan import PlannedFile
 from ...refs import CivitaiRef, Reference
-from ..base import SourceContext
+from ..base import KnownFile, SourceContext, verified_copy
 from ..classify import CIVITAI_MODEL_TYPES, Placement, civitai_placement
 from ..direct import content_size, remote_header
 from ..placement import Clues, place
@@ -53,12 +53,24 @@ class CivitaiSource:
         url = download_url(self.base, release.version_id, chosen)
         page = model_page(self.base, release.model_id, release.version_id)
         subject = file_subject(release, chosen)
-        endpoint, headers = await with_retries(
-            lambda: signed_link(self.ctx, self.api, url, subject, page),
-            what=f"the download link of {subject}",
-        )
         filename = safe_filename(str(chosen["name"]))
-        placement = await self._placement(ref, release, chosen, filename, endpoint)
+        sha256, blake3 = file_hash(chosen, "SHA256"), file_hash(chosen, "BLAKE3")
+        known = await verified_copy(self.ctx, filename, {"blake3": blake3, "sha256": sha256})
+        if known is not None:
+            # Verified on disk already: not one request to storage for it.
+            size: int | None = known.size
+            placement = place(Clues(filename, chosen=ref.destination, declared=_kept(known)))
+            subfolder = known.subfolder
+        else:
+            endpoint, headers = await with_retries(
+                lambda: signed_link(self.ctx, self.api, url, subject, page),
+                what=f"the download link of {subject}",
+            )
+            size = content_size(headers)
+            placement = await self._placement(ref, release, chosen, filename, endpoint)
+            subfolder = ""
+        if ref.destination is not None:
+            subfolder = ref.destination.subfolder
         return [
             PlannedFile(
                 ref=ref.canonical,
@@ -66,10 +78,10 @@ class CivitaiSource:
                 url=url,
                 filename=filename,
                 folder=placement.folder,
-                subfolder=ref.destination.subfolder if ref.destination else "",
-                size=content_size(headers),
-                sha256=file_hash(chosen, "SHA256"),
-                blake3=file_hash(chosen, "BLAKE3"),
+                subfolder=subfolder,
+                size=size,
+                sha256=sha256,
+                blake3=blake3,
                 token="civitai" if self.ctx.tokens.civitai() else None,
                 folder_reason=placement.reason,
                 revision=str(release.version_id),
@@ -102,6 +114,10 @@ class CivitaiSource:
             self.ctx, self.api, file.url, subject, str(page) if page else None
         )
         return endpoint
+
+
+def _kept(known: KnownFile) -> Placement:
+    return Placement(known.folder, f"it is verified in {known.folder} already")
 
 
 def _air_placement(air_type: str | None) -> Placement | None:

@@ -28,7 +28,7 @@ from ...net.redirects import resolve
 from ...net.retry import BEST_EFFORT, with_retries
 from ...plan import PlannedFile
 from ...refs import HFRef, Reference
-from ..base import SourceContext
+from ..base import SourceContext, verified_copy
 from ..classify import Placement
 from ..header import read_remote_safetensors_header
 from ..placement import Clues, path_clue, place
@@ -178,6 +178,9 @@ class HuggingFaceSource:
     # -- placement --------------------------------------------------------------------------
     async def _classify(self, candidates: list[Candidate]) -> None:
         """A folder for each undecided file, from the clues worth their cost."""
+        for candidate in candidates:
+            if candidate.placement is None:
+                await self._place_known(candidate)
         readable = [
             c
             for c in candidates
@@ -198,6 +201,18 @@ class HuggingFaceSource:
             if candidate.placement is None:
                 header = headers.get(id(candidate))
                 candidate.placement = place(Clues(candidate.entry.path, header=header))
+
+    async def _place_known(self, candidate: Candidate) -> None:
+        """A file verified on disk already keeps its folder, and its header is not read."""
+        lfs = candidate.entry.lfs
+        if lfs is None:
+            return
+        name = safe_filename(posixpath.basename(candidate.entry.path))
+        known = await verified_copy(self._ctx, name, {"sha256": lfs.sha256})
+        if known is not None:
+            reason = f"it is verified in {known.folder} already"
+            candidate.placement = place(Clues(name, declared=Placement(known.folder, reason)))
+            candidate.subfolder = known.subfolder
 
     async def _remote_header(self, candidate: Candidate) -> dict[str, Any] | None:
         repo, path = candidate.repo, candidate.entry.path

@@ -1,0 +1,114 @@
+"""Planning: references become files with destinations, before any byte moves.
+
+A plan says, for each reference, which files it stands for, where each goes and
+why, and whether it is already there; references that cannot be planned (a bad
+token, a gated licence, a typo) are reported beside the files of the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import PhoenixError
+from ..folders import ModelLayout
+from ..naming import contained_path
+from ..plan import PlannedFile
+from ..refs import Destination, NumberMeaning, Reference
+from ..security.redact import public_ref
+from ..sources.placement import choose
+from ..sources.registry import Sources
+from .verified import VerifiedFiles
+
+
+@dataclass
+class PlanItem:  # mutable: the preload annotates the reason before submitting
+    """A planned file with its destination and whether it is already there."""
+
+    file: PlannedFile
+    dest: Path
+    present: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.file.to_dict(),
+            "relpath": self.file.relpath,
+            "dest": str(self.dest),
+            "present": self.present,
+        }
+
+
+@dataclass
+class PlanProblem:
+    ref: str
+    error: PhoenixError
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ref": public_ref(self.ref), **self.error.to_dict()}
+
+
+@dataclass
+class PlanResult:
+    items: list[PlanItem]
+    problems: list[PlanProblem]
+
+    def to_dict(self) -> dict[str, Any]:
+        missing = [i for i in self.items if not i.present]
+        return {
+            "files": [i.to_dict() for i in self.items],
+            "problems": [p.to_dict() for p in self.problems],
+            "total_bytes": sum(i.file.size or 0 for i in self.items),
+            "missing_bytes": sum(i.file.size or 0 for i in missing),
+        }
+
+
+class Planner:
+    """Turns references into a :class:`PlanResult` through the sources."""
+
+    def __init__(self, layout: ModelLayout, sources: Sources, verified: VerifiedFiles) -> None:
+        self.layout = layout
+        self.sources = sources
+        self.verified = verified
+
+    def destination(self, file: PlannedFile) -> Path:
+        """Where ``file`` goes on disk, proven to stay inside its folder."""
+        base = self.layout.target_dir(file.folder)
+        parts = [p for p in (file.subfolder, file.filename) if p]
+        return contained_path(base, *parts)
+
+    async def plan(
+        self,
+        texts: Iterable[str | Reference],
+        *,
+        numbers: NumberMeaning = "error",
+        destination: Destination | None = None,
+    ) -> PlanResult:
+        """Resolve references into files, without downloading. Bad entries are reported.
+
+        Args:
+            texts: references, as written or parsed.
+            numbers: what a bare number means (a CivitAI model id in the CIVITAI_* lists).
+            destination: the folder chosen for every file whose reference names none.
+        """
+        items: list[PlanItem] = []
+        problems: list[PlanProblem] = []
+        seen: set[str] = set()
+        for text in texts:
+            label = text if isinstance(text, str) else text.canonical
+            try:
+                ref = self.sources.parse(text, numbers=numbers) if isinstance(text, str) else text
+                for file in await self.sources.plan(ref):
+                    if destination is not None and ref.destination is None:
+                        file = choose(file, destination)
+                    dest = self.destination(file)
+                    if str(dest) in seen:
+                        continue
+                    seen.add(str(dest))
+                    present = await asyncio.to_thread(self.verified.is_present, file, dest)
+                    items.append(PlanItem(file, dest, present))
+            except PhoenixError as exc:
+                problems.append(PlanProblem(label, exc))
+        return PlanResult(items, problems)
