@@ -65,6 +65,13 @@ class UnsafePathError(PhoenixError):
     http_status = 400
 
 
+class UnusableFolderError(PhoenixError):
+    """The models folder is missing, a file, or not writable."""
+
+    code = "unusable_folder"
+    http_status = 400
+
+
 class HostNotAllowedError(PhoenixError):
     """A download would reach a host outside the allow-list or a private network."""
 

@@ -8,8 +8,12 @@ outside it, every folder is ``<models root>/<folder>``.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Protocol
+
+from .errors import UnusableFolderError
 
 MODEL_FOLDERS = frozenset(
     {
@@ -83,3 +87,36 @@ class StandardLayout:
 
     def state_dir(self) -> Path:
         return self._root / STATE_DIR_NAME
+
+
+def check_models_root(root: Path, *, create: bool) -> None:
+    """Refuse, in one sentence, a models root that files cannot be written into.
+
+    A missing root is made when ``create`` is set and its parent exists; a missing
+    parent is not made (a typo would otherwise grow a tree somewhere unexpected).
+    Writability is proven by creating a file, which also catches read-only mounts
+    and pseudo file systems such as ``/proc`` where permission bits say nothing.
+
+    Raises:
+        UnusableFolderError: the root is a file, its parent is missing, or it is not writable.
+    """
+    hint = "Choose another folder with --models-dir or PHOENIX_MODELS_DIR."
+    if root.exists() and not root.is_dir():
+        raise UnusableFolderError(f"The models folder {root} is a file, not a folder.", hint=hint)
+    target = root if root.is_dir() else root.parent
+    if not target.is_dir():
+        raise UnusableFolderError(
+            f"The models folder {root} cannot be made: {target} does not exist.",
+            hint=f"Create {target} first, or choose another folder with --models-dir.",
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".phoenix-write-check-", dir=target)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UnusableFolderError(
+            f"Phoenix cannot write into {target} ({exc.strerror or type(exc).__name__}).",
+            hint=hint,
+        ) from None
+    if create and not root.exists():
+        root.mkdir()

@@ -19,6 +19,7 @@ from .errors import ConfigError, EngineError
 from .folders import ModelLayout, StandardLayout
 from .jobs.events import EventBus
 from .jobs.manager import JobManager
+from .jobs.planning import Planner
 from .jobs.store import StateStore
 from .jobs.verified import VerifiedFiles
 from .net.http import make_session
@@ -72,8 +73,11 @@ class Phoenix:
         engine: Engine | None = None,
         vram_bytes: int | None = None,
         tokens_file: Path | None = None,
+        transfers: bool = True,
     ) -> None:
         self.settings = settings
+        #: False: plans only (``--dry-run``, ``phoenix plan``): no engine, no aria2c.
+        self.transfers = transfers
         self.version = __version__
         self.layout: ModelLayout = layout or StandardLayout(default_models_root(settings))
         self.tokens = tokens or load_tokens(settings, stored_file=tokens_file)
@@ -87,12 +91,19 @@ class Phoenix:
         self._engine_session: aiohttp.ClientSession | None = None
         self.jobs: JobManager | None = None
         self.sources: Sources | None = None
+        self._planner: Planner | None = None
 
     @property
     def manager(self) -> JobManager:
         if self.jobs is None:
-            raise RuntimeError("Phoenix is not started")
+            raise RuntimeError("Phoenix is not started with transfers")
         return self.jobs
+
+    @property
+    def planner(self) -> Planner:
+        if self._planner is None:
+            raise RuntimeError("Phoenix is not started")
+        return self._planner
 
     def _engine_session_factory(self) -> aiohttp.ClientSession:
         if self._engine_session is None or self._engine_session.closed:
@@ -100,7 +111,7 @@ class Phoenix:
         return self._engine_session
 
     async def start(self) -> Phoenix:
-        """Open the sessions, start the engine and the job manager.
+        """Open the sessions, then (with transfers) start the engine and the job manager.
 
         Whatever fails on the way, what was already opened is closed again.
         """
@@ -110,6 +121,9 @@ class Phoenix:
                 self.settings, self._session, self.policy, self.tokens, known=self.verified
             )
             self.sources = Sources(ctx, vram_bytes=self._vram_bytes)
+            self._planner = Planner(self.layout, self.sources, self.verified)
+            if not self.transfers:
+                return self
             engine = await self._start_engine()
             self.jobs = JobManager(
                 layout=self.layout,
@@ -117,7 +131,7 @@ class Phoenix:
                 engine=engine,
                 events=self.events,
                 state=self.state,
-                verified=self.verified,
+                planner=self._planner,
                 max_concurrent=self.settings.max_concurrent_downloads,
             )
         except BaseException:

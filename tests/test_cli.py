@@ -86,16 +86,16 @@ def test_dry_run_downloads_nothing_and_json_is_machine_readable(
     assert not (models_dir / "vae").exists()
 
 
-def test_failure_is_one_sentence_on_stderr_and_non_zero(models_dir: Path) -> None:
+def test_a_bad_reference_is_one_sentence_and_a_usage_error(models_dir: Path) -> None:
     result = phoenix("fetch", "12345", env=_env(models_dir))
-    assert result.returncode == 1
+    assert result.returncode == 2  # nothing to retry: the request must change
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [lines[0]] and "civitai:12345" in lines[0]
 
 
 def test_bad_setting_names_the_variable(models_dir: Path) -> None:
     result = phoenix("plan", env=_env(models_dir, PHOENIX_MAX_DOWNLOAD_RATE="fast"))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "PHOENIX_MAX_DOWNLOAD_RATE" in result.stderr and "for example" in result.stderr
 
 

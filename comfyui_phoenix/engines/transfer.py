@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 #: The free-space margin is this share of the disk, at most ``min_free_margin``:
 #: 1 GiB keeps a big disk usable for everything else, 5% keeps small disks usable at all.
 MARGIN_SHARE = 0.05
+#: The most a download leaves free on a large disk.
+DEFAULT_MIN_FREE_MARGIN = 1 << 30
 
 
 class _HashFollower:
@@ -118,7 +120,7 @@ async def download_verified(
     expected_size: int | None,
     hash_spec: tuple[str, str] | None,
     on_progress: ProgressCallback,
-    min_free_margin: int = 1 << 30,
+    min_free_margin: int = DEFAULT_MIN_FREE_MARGIN,
     on_tail: Callable[[float], None] | None = None,
 ) -> str | None:
     """Download into ``request.part_path``, verify, and publish at ``final_path``.

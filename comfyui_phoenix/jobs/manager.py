@@ -47,7 +47,7 @@ class JobManager:
         engine: Engine,
         events: EventBus,
         state: StateStore,
-        verified: VerifiedFiles | None = None,
+        planner: Planner | None = None,
         max_concurrent: int = 3,
     ) -> None:
         self.layout = layout
@@ -55,8 +55,8 @@ class JobManager:
         self.engine = engine
         self.events = events
         self.state = state
-        self.verified = verified or VerifiedFiles(layout, state)
-        self.planner = Planner(layout, sources, self.verified)
+        self.planner = planner or Planner(layout, sources, VerifiedFiles(layout, state))
+        self.verified = self.planner.verified
         self.journal = Journal(state)
         self._slots = asyncio.Semaphore(max_concurrent)
         self._jobs: dict[str, Job] = {}
@@ -247,7 +247,8 @@ class JobManager:
                 raise
         except PhoenixError as exc:
             job.error = exc.to_dict()
-            log.warning("download of %s failed: %s", job.file.relpath, redact(str(exc)))
+            # Each surface says it once, its own way (the server log, the CLI's sentence).
+            log.info("download of %s failed: %s", job.file.relpath, redact(str(exc)))
             self._finish(job, JobState.FAILED)
         except Exception as exc:
             log.exception("download of %s failed unexpectedly", job.file.relpath)

@@ -8,12 +8,14 @@ token, a gated licence, a typo) are reported beside the files of the others.
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import PhoenixError
+from ..engines.transfer import DEFAULT_MIN_FREE_MARGIN, bytes_on_disk, free_space_margin
+from ..errors import DiskFullError, PhoenixError
 from ..folders import ModelLayout
 from ..naming import contained_path
 from ..plan import PlannedFile
@@ -21,6 +23,8 @@ from ..refs import Destination, NumberMeaning, Reference
 from ..security.redact import public_ref
 from ..sources.placement import choose
 from ..sources.registry import Sources
+from ..units import human_size
+from .job import part_path
 from .verified import VerifiedFiles
 
 
@@ -55,14 +59,30 @@ class PlanResult:
     items: list[PlanItem]
     problems: list[PlanProblem]
 
+    @property
+    def missing(self) -> list[PlanItem]:
+        """The files still to fetch."""
+        return [i for i in self.items if not i.present]
+
     def to_dict(self) -> dict[str, Any]:
-        missing = [i for i in self.items if not i.present]
+        missing = self.missing
         return {
             "files": [i.to_dict() for i in self.items],
             "problems": [p.to_dict() for p in self.problems],
             "total_bytes": sum(i.file.size or 0 for i in self.items),
             "missing_bytes": sum(i.file.size or 0 for i in missing),
         }
+
+
+def destination(layout: ModelLayout, file: PlannedFile) -> Path:
+    """Where ``file`` goes on disk in ``layout``, proven to stay inside its folder.
+
+    Raises:
+        UnsafePathError: the file's folder, subfolder or name would leave the models root.
+    """
+    base = layout.target_dir(file.folder)
+    parts = [p for p in (file.subfolder, file.filename) if p]
+    return contained_path(base, *parts)
 
 
 class Planner:
@@ -75,9 +95,7 @@ class Planner:
 
     def destination(self, file: PlannedFile) -> Path:
         """Where ``file`` goes on disk, proven to stay inside its folder."""
-        base = self.layout.target_dir(file.folder)
-        parts = [p for p in (file.subfolder, file.filename) if p]
-        return contained_path(base, *parts)
+        return destination(self.layout, file)
 
     async def plan(
         self,
@@ -112,3 +130,37 @@ class Planner:
             except PhoenixError as exc:
                 problems.append(PlanProblem(label, exc))
         return PlanResult(items, problems)
+
+
+def check_room(plan: PlanResult, min_free_margin: int = DEFAULT_MIN_FREE_MARGIN) -> None:
+    """Refuse a plan whose missing files do not fit, before its first byte moves.
+
+    Files are counted per file system (the folders of one plan may live on several
+    disks), each with the margin a single download keeps free. Blocking.
+
+    Raises:
+        DiskFullError: naming the disk, what the plan needs there and what is free.
+    """
+    needs: dict[int, tuple[Path, int]] = {}
+    for item in plan.missing:
+        if not item.file.size:
+            continue
+        anchor = _existing_ancestor(item.dest.parent)
+        device = anchor.stat().st_dev
+        _, total = needs.get(device, (anchor, 0))
+        needs[device] = (anchor, total + item.file.size - bytes_on_disk(part_path(item.dest)))
+    for anchor, needed in needs.values():
+        usage = shutil.disk_usage(anchor)
+        wanted = needed + free_space_margin(usage.total, min_free_margin)
+        if usage.free < wanted:
+            raise DiskFullError(
+                f"These models need {human_size(wanted)} on the disk of {anchor}, "
+                f"which has {human_size(usage.free)} free.",
+                hint="Free space there, fetch fewer models at once, or choose another folder.",
+            )
+
+
+def _existing_ancestor(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path

@@ -63,6 +63,19 @@ class VerifiedFiles:
         self.record(file, dest, hasher.hexdigest())
         return True
 
+    def vouches_for(self, file: PlannedFile, dest: Path) -> bool:
+        """Whether a record says ``dest`` holds ``file``, verified and unchanged since. Cheap."""
+        record = self.state.get_record(file.relpath)
+        try:
+            stat = dest.stat()
+        except OSError:
+            return False
+        return bool(
+            record is not None
+            and record.get("verified")
+            and _unchanged(record, stat.st_size, stat.st_mtime_ns)
+        )
+
     def record(self, file: PlannedFile, dest: Path, digest: str | None) -> None:
         """Remember that ``dest`` holds ``file``, verified against ``digest`` if there is one."""
         stat = dest.stat()

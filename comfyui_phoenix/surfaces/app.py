@@ -86,6 +86,7 @@ class PhoenixApp:
             self.settings, layout=self._layout, vram_bytes=vram, tokens_file=self.tokens_file
         )
         await phoenix.start()
+        phoenix.events.add_listener(_log_failure)
         self.phoenix = phoenix
         paths = {"models": phoenix.layout.root, **self.extra_paths}
         self.board = StatusBoard(
@@ -179,3 +180,12 @@ class PhoenixApp:
 
     def jobs_view(self) -> list[dict[str, Any]]:
         return [job.to_dict() for job in self.service.manager.jobs()]
+
+
+def _log_failure(kind: str, data: dict[str, Any]) -> None:
+    """A failed download, once, in the server's log: what went wrong and what to do."""
+    if kind != "job" or data.get("state") != "failed":
+        return
+    error = data.get("error") or {}
+    sentence = f"{error.get('detail', 'failed')} {error.get('hint') or ''}".rstrip()
+    log.warning("download of %s failed: %s", data.get("relpath"), redact(sentence))
