@@ -64,9 +64,9 @@ import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
-from ..settings import Settings
-from .redact import SECRETS
-from .secrets import verify_password
+from ...settings import Settings
+from ..redact import SECRETS
+from ..secrets import verify_password
 
 log = logging.getLogger(__name__)
 
