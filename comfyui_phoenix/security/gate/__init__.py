@@ -55,7 +55,7 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -67,6 +67,23 @@ from pydantic import SecretStr
 from ...settings import Settings
 from ..redact import SECRETS
 from ..secrets import verify_password
+from .config import GateConfig, Network, networks
+
+__all__ = [
+    "AUTHENTICATED",
+    "LOGIN_CSP",
+    "SESSION_COOKIE",
+    "Gate",
+    "GateConfig",
+    "GateCredentials",
+    "ProbeResult",
+    "client_address",
+    "install_gate",
+    "load_credentials",
+    "networks",
+    "probe_gate",
+    "safe_next",
+]
 
 log = logging.getLogger(__name__)
 
@@ -101,43 +118,6 @@ MAX_LOGIN_BODY = 4096
 HASHING_SLOTS = 2
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 _JSON = "application/json"
-
-_LOOPBACK = ("127.0.0.0/8", "::1/128")
-_PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def networks(*cidrs: str) -> tuple[Network, ...]:
-    """Parse CIDR strings into networks (for :attr:`GateConfig.trusted_proxies`)."""
-    return tuple(ipaddress.ip_network(c) for c in cidrs)
-
-
-@dataclass(frozen=True)
-class GateConfig:
-    """The gate's tunables; :meth:`for_settings` gives the defaults for a deployment."""
-
-    session_idle: float = 12 * 3600
-    session_lifetime: float = 3 * 24 * 3600
-    max_sessions: int = 256
-    #: Failed logins a client gets without delay.
-    free_attempts: int = 3
-    #: The delay after the first failure beyond the free ones; it doubles with each failure.
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-    #: After this many failures in a row a client is locked out for ``lockout`` seconds.
-    lockout_after: int = 10
-    lockout: float = 15 * 60
-    #: Failures older than this are forgotten.
-    failure_window: float = 15 * 60
-    #: Failures from all clients together within ``failure_window`` before every login waits.
-    global_failures: int = 100
-    trusted_proxies: tuple[Network, ...] = field(default_factory=lambda: networks(*_LOOPBACK))
-
-    @classmethod
-    def for_settings(cls, settings: Settings) -> GateConfig:
-        """Container: loopback and private ranges are proxies (RunPod's); elsewhere loopback."""
-        cidrs = _LOOPBACK + _PRIVATE if settings.container else _LOOPBACK
-        return cls(trusted_proxies=networks(*cidrs))
 
 
 # -- credentials --------------------------------------------------------------------------------
