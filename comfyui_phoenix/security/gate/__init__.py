@@ -14,18 +14,10 @@ Anonymous browsers are sent to the login page (303); API and websocket clients g
 
 Decisions:
 
-* **Sessions** are 256-bit random tokens kept in memory (by their SHA-256), with an idle
-  and an absolute expiry. They never touch disk; a restart logs everyone out.
-* **SameSite=Lax**, not Strict: RunPod's "Connect" button opens ComfyUI by a top-level
-  navigation from runpod.io, which Strict would send without the cookie (a logged-in user
-  would see the login page). Lax still withholds the cookie from cross-site requests,
-  form posts and websockets. Because sibling pods share ``proxy.runpod.net`` (the same
-  *site*), SameSite alone is not enough: requests authenticated by the cookie are also
+* **Cross-site**: requests authenticated by the cookie are also
   refused when the browser's Fetch Metadata (``Sec-Fetch-Site``) says they came from
   another origin, unless they are plain page navigations; browsers without Fetch Metadata
   are checked by ``Origin`` against the host.
-* **Secure** is set when the browser reached us over HTTPS: directly, or through the proxy
-  (``X-Forwarded-Proto: https``). Behind RunPod's HTTPS-only proxy that is always.
 * **Brute force**: failed logins and wrong API tokens are counted per client, with an
   exponential delay after a few free attempts and a lockout after more, plus a ceiling on
   failures from everyone together. An attempt counts as failed from the moment it is
@@ -50,7 +42,6 @@ import ipaddress
 import json
 import logging
 import math
-import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -63,6 +54,7 @@ from aiohttp import web
 
 from .config import GateConfig, Network, networks
 from .credentials import GateCredentials, load_credentials
+from .sessions import SESSION_COOKIE, Sessions, clear_session_cookie, set_session_cookie
 
 __all__ = [
     "AUTHENTICATED",
@@ -81,8 +73,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-SESSION_COOKIE = "phx_session"
 
 
 def _request_key(name: str, kind: type) -> Any:
@@ -113,56 +103,6 @@ MAX_LOGIN_BODY = 4096
 HASHING_SLOTS = 2
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 _JSON = "application/json"
-
-
-# -- sessions -----------------------------------------------------------------------------------
-@dataclass
-class _Session:
-    username: str
-    created: float
-    last_seen: float
-
-
-class Sessions:
-    """Live sessions, in memory only, keyed by the SHA-256 of their token."""
-
-    def __init__(self, config: GateConfig, clock: Callable[[], float]) -> None:
-        self._config = config
-        self._clock = clock
-        self._items: OrderedDict[bytes, _Session] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def create(self, username: str) -> str:
-        """A new session; the oldest goes when there are too many."""
-        token = secrets.token_urlsafe(32)
-        now = self._clock()
-        self._items[_digest(token)] = _Session(username, now, now)
-        while len(self._items) > self._config.max_sessions:
-            self._items.popitem(last=False)
-        return token
-
-    def check(self, token: str) -> bool:
-        """Whether ``token`` is a live session; using it keeps it alive."""
-        key = _digest(token)
-        session = self._items.get(key)
-        if session is None:
-            return False
-        now = self._clock()
-        idle = now - session.last_seen > self._config.session_idle
-        if idle or now - session.created > self._config.session_lifetime:
-            del self._items[key]
-            return False
-        session.last_seen = now
-        return True
-
-    def end(self, token: str) -> None:
-        self._items.pop(_digest(token), None)
-
-
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 # -- brute-force throttle -----------------------------------------------------------------------
@@ -394,12 +334,9 @@ class Gate:
             response = web.json_response({"ok": True, "next": target}, headers=_NO_STORE)
         else:
             response = _redirect(target)
-        response.set_cookie(
-            SESSION_COOKIE,
+        set_session_cookie(
+            response,
             token,
-            path="/",
-            httponly=True,
-            samesite="Lax",
             secure=came_over_https(request),
             max_age=int(self.config.session_lifetime),
         )
@@ -419,7 +356,7 @@ class Gate:
             response = web.json_response({"ok": True}, headers=_NO_STORE)
         else:
             response = _redirect(LOGIN_PATH)
-        response.del_cookie(SESSION_COOKIE, path="/")
+        clear_session_cookie(response)
         return response
 
 
