@@ -8,8 +8,8 @@ ComfyUI's app, outermost, so it runs before any route, static file, sub-app
 * the ``phx_session`` cookie of a live session (made by logging in at ``/phoenix/login``), or
 * ``Authorization: Bearer <PHOENIX_API_TOKEN>`` (compared in constant time).
 
-Only the login page itself and ``/phoenix/health`` (and their ``/api`` aliases) are open;
-loopback is not, since any process or custom node in the container could use it.
+Only the login page itself and ``/phoenix/health`` (and their ``/api`` aliases) are open
+(:mod:`.open_routes`).
 Anonymous browsers are sent to the login page (303); API and websocket clients get 401.
 
 Decisions:
@@ -39,7 +39,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -49,6 +49,7 @@ from aiohttp import web
 
 from .config import GateConfig, Network, networks
 from .credentials import GateCredentials, load_credentials
+from .open_routes import HEALTH_PATH, LOGIN_PATH, is_open_route
 from .sessions import SESSION_COOKIE, Sessions, clear_session_cookie, set_session_cookie
 from .throttle import LoginThrottle
 
@@ -82,18 +83,6 @@ AUTHENTICATED: Any = _request_key("phoenix_authenticated", bool)
 #: How the request was let through: ``"session"`` or ``"bearer"``.
 AUTH_METHOD: Any = _request_key("phoenix_auth", str)
 
-LOGIN_PATH = "/phoenix/login"
-LOGOUT_PATH = "/phoenix/logout"
-HEALTH_PATH = "/phoenix/health"
-#: The only routes an anonymous client reaches, with the methods allowed on them.
-OPEN_ROUTES: Mapping[str, frozenset[str]] = {
-    path: methods
-    for base, methods in (
-        (LOGIN_PATH, frozenset({"GET", "HEAD", "POST"})),
-        (HEALTH_PATH, frozenset({"GET", "HEAD"})),
-    )
-    for path in (base, "/api" + base)
-}
 MAX_LOGIN_BODY = 4096
 #: Password checks (PBKDF2, a fraction of a second each) running at once; more wait.
 HASHING_SLOTS = 2
@@ -295,19 +284,6 @@ def install_gate(
 
 
 # -- request helpers ----------------------------------------------------------------------------
-def is_open_route(request: web.Request) -> bool:
-    """The login page and the health route: by the route that matched, not the raw path."""
-    route = request.match_info.route
-    resource = route.resource
-    if resource is None or resource.canonical not in OPEN_ROUTES:
-        return False
-    # The raw path must say the same: percent-encoded tricks never open another route.
-    return (
-        request.rel_url.raw_path == resource.canonical
-        and request.method in OPEN_ROUTES[resource.canonical]
-    )
-
-
 def bearer_token(request: web.Request) -> str | None:
     """The token of an ``Authorization: Bearer`` header, or None without one."""
     header = request.headers.get("Authorization", "")
