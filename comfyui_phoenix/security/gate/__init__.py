@@ -14,18 +14,11 @@ Anonymous browsers are sent to the login page (303); API and websocket clients g
 
 Decisions:
 
-* **Cross-site**: requests authenticated by the cookie are also
-  refused when the browser's Fetch Metadata (``Sec-Fetch-Site``) says they came from
-  another origin, unless they are plain page navigations; browsers without Fetch Metadata
-  are checked by ``Origin`` against the host.
+* **Cross-site**: cookie-carrying requests from another origin are refused
+  (:func:`~.client.foreign_request`).
 * **Brute force**: see :mod:`.throttle`. At most :data:`HASHING_SLOTS` password checks
   run at once, so a flood of logins cannot take every worker thread.
-  Behind a proxy every request comes from the proxy's address, so the client is the last ``X-Forwarded-For`` hop that is not
-  itself a trusted proxy, and only when the connection comes from a trusted proxy;
-  otherwise it is the peer address. In the container the trusted set is loopback and the
-  private ranges (RunPod's proxy reaches the pod over RunPod's private network; a
-  connection from the internet comes from a public address, whose forwarded headers are
-  ignored). On a local install it is loopback only (a reverse proxy on the same machine).
+  Who the client is behind a proxy: :mod:`.client`.
 """
 
 from __future__ import annotations
@@ -34,7 +27,6 @@ import asyncio
 import base64
 import hashlib
 import html
-import ipaddress
 import json
 import logging
 import math
@@ -47,7 +39,14 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import aiohttp
 from aiohttp import web
 
-from .config import GateConfig, Network, networks
+from .client import (
+    came_over_https,
+    client_address,
+    foreign_request,
+    safe_next,
+    wants_page,
+)
+from .config import GateConfig, networks
 from .credentials import GateCredentials, load_credentials
 from .open_routes import HEALTH_PATH, LOGIN_PATH, is_open_route
 from .sessions import SESSION_COOKIE, Sessions, clear_session_cookie, set_session_cookie
@@ -86,7 +85,6 @@ AUTH_METHOD: Any = _request_key("phoenix_auth", str)
 MAX_LOGIN_BODY = 4096
 #: Password checks (PBKDF2, a fraction of a second each) running at once; more wait.
 HASHING_SLOTS = 2
-_SAFE_METHODS = frozenset({"GET", "HEAD"})
 _JSON = "application/json"
 
 
@@ -177,7 +175,7 @@ class Gate:
             return _json_error(
                 503, "starting", "The login gate is starting.", "Retry in a few seconds."
             )
-        if _wants_page(request):
+        if wants_page(request):
             return _redirect(f"{LOGIN_PATH}?next={quote(safe_next(request.path_qs), safe='')}")
         response = _json_error(
             401,
@@ -288,95 +286,6 @@ def bearer_token(request: web.Request) -> str | None:
     """The token of an ``Authorization: Bearer`` header, or None without one."""
     header = request.headers.get("Authorization", "")
     return header[7:].strip() if header[:7].lower() == "bearer " else None
-
-
-def _is_websocket(request: web.Request) -> bool:
-    return request.headers.get("Upgrade", "").lower() == "websocket"
-
-
-def _wants_page(request: web.Request) -> bool:
-    return (
-        request.method in _SAFE_METHODS
-        and not _is_websocket(request)
-        and "text/html" in request.headers.get("Accept", "")
-    )
-
-
-def safe_next(target: str | None) -> str:
-    """A same-site relative path to return to after login; anything else becomes ``/``."""
-    if not target or len(target) > 2048 or not target.startswith("/"):
-        return "/"
-    if target.startswith(("//", "/\\")) or any(ord(c) < 0x20 or c == "\\" for c in target):
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or parts.path.startswith(LOGIN_PATH):
-        return "/"
-    return target
-
-
-def came_over_https(request: web.Request) -> bool:
-    """Directly over TLS, or over HTTPS to the proxy in front of us."""
-    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    return request.secure or forwarded == "https"
-
-
-def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in proxies if ip.version == net.version)
-
-
-def client_address(request: web.Request, proxies: tuple[Network, ...]) -> str:
-    """The address brute-force limits count against.
-
-    The peer, unless the peer is a trusted proxy: then the last ``X-Forwarded-For`` hop
-    that is not a trusted proxy (hops further left were written by the client and prove
-    nothing).
-    """
-    peer = request.remote or "unknown"
-    if not _trusted(peer, proxies):
-        return peer
-    hops = [
-        hop.strip()
-        for value in request.headers.getall("X-Forwarded-For", [])
-        for hop in value.split(",")
-        if hop.strip()
-    ]
-    for hop in reversed(hops):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            return peer  # a malformed hop: trust nothing further left
-        if not _trusted(hop, proxies):
-            return hop
-    return peer
-
-
-def foreign_request(request: web.Request, proxies: tuple[Network, ...]) -> bool:
-    """Whether a cookie-carrying request was made by a page of another origin.
-
-    Fetch Metadata decides when the browser sends it: only same-origin requests, direct
-    user actions and plain page navigations pass. Otherwise unsafe methods and websockets
-    need an ``Origin`` that names this host (non-browser clients send none).
-    """
-    site = request.headers.get("Sec-Fetch-Site")
-    if site is not None:
-        if site in ("same-origin", "none"):
-            return False
-        navigation = request.headers.get("Sec-Fetch-Mode") == "navigate"
-        return not (navigation and request.method in _SAFE_METHODS)
-    if request.method in _SAFE_METHODS and not _is_websocket(request):
-        return False
-    origin = request.headers.get("Origin")
-    if not origin:
-        return False
-    origin_host = urlsplit(origin).netloc.lower()
-    hosts = {request.headers.get("Host", "").lower()}
-    if _trusted(request.remote or "", proxies):
-        hosts.add(request.headers.get("X-Forwarded-Host", "").split(",")[0].strip().lower())
-    return origin_host not in hosts - {""}
 
 
 async def _login_fields(request: web.Request) -> dict[str, str]:
