@@ -48,6 +48,7 @@ from .config import GateConfig, networks
 from .credentials import GateCredentials, load_credentials
 from .open_routes import LOGIN_PATH, is_open_route
 from .probe import ProbeResult, probe_gate
+from .responses import NO_STORE, json_error, redirect
 from .sessions import SESSION_COOKIE, Sessions, clear_session_cookie, set_session_cookie
 from .throttle import LoginThrottle
 
@@ -124,7 +125,7 @@ class Gate:
             if method is None:
                 return self.refuse(request)
             if method == "session" and foreign_request(request, self.config.trusted_proxies):
-                return _json_error(
+                return json_error(
                     403,
                     "cross_site",
                     "This request came from another site.",
@@ -171,12 +172,12 @@ class Gate:
     def refuse(self, request: web.Request) -> web.StreamResponse:
         """Browsers go to the login page; API and websocket clients get 401."""
         if self.credentials is None:
-            return _json_error(
+            return json_error(
                 503, "starting", "The login gate is starting.", "Retry in a few seconds."
             )
         if wants_page(request):
-            return _redirect(f"{LOGIN_PATH}?next={quote(safe_next(request.path_qs), safe='')}")
-        response = _json_error(
+            return redirect(f"{LOGIN_PATH}?next={quote(safe_next(request.path_qs), safe='')}")
+        response = json_error(
             401,
             "auth_required",
             "Log in first.",
@@ -197,7 +198,7 @@ class Gate:
     async def login_page(self, request: web.Request) -> web.Response:
         target = safe_next(request.query.get("next"))
         if self.authenticate(request) == "session":
-            raise web.HTTPSeeOther(target, headers=_NO_STORE)
+            raise web.HTTPSeeOther(target, headers=NO_STORE)
         return login_page_response(request.path, target)
 
     async def login(self, request: web.Request) -> web.StreamResponse:
@@ -206,7 +207,7 @@ class Gate:
         target = safe_next(fields.get("next"))
         client = client_address(request, self.config.trusted_proxies)
         if foreign_request(request, self.config.trusted_proxies):
-            return _json_error(403, "cross_site", "This login came from another site.", None)
+            return json_error(403, "cross_site", "This login came from another site.", None)
         # No await between the throttle's answer and counting the attempt: see LoginThrottle.
         wait = self.throttle.begin(client)
         if wait > 0:
@@ -218,7 +219,7 @@ class Gate:
             wait = self.throttle.wait(client)
             log.warning("failed login from %s (next attempt in %.0f s)", client, wait)
             if as_json:
-                return _json_error(
+                return json_error(
                     401, "bad_login", "Wrong username or password.", "Check both and try again."
                 )
             return login_page_response(
@@ -229,9 +230,9 @@ class Gate:
         token = self.sessions.create(creds.username)
         response: web.StreamResponse
         if as_json:
-            response = web.json_response({"ok": True, "next": target}, headers=_NO_STORE)
+            response = web.json_response({"ok": True, "next": target}, headers=NO_STORE)
         else:
-            response = _redirect(target)
+            response = redirect(target)
         set_session_cookie(
             response,
             token,
@@ -251,9 +252,9 @@ class Gate:
             self.sessions.end(token)
         response: web.StreamResponse
         if request.content_type == _JSON or "text/html" not in request.headers.get("Accept", ""):
-            response = web.json_response({"ok": True}, headers=_NO_STORE)
+            response = web.json_response({"ok": True}, headers=NO_STORE)
         else:
-            response = _redirect(LOGIN_PATH)
+            response = redirect(LOGIN_PATH)
         clear_session_cookie(response)
         return response
 
@@ -307,26 +308,11 @@ async def _login_fields(request: web.Request) -> dict[str, str]:
     return {str(k): v for k, v in pairs if isinstance(v, str)}
 
 
-# -- responses ----------------------------------------------------------------------------------
-_NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _redirect(location: str) -> web.Response:
-    # Returned, not raised: a middleware's answer must not look like the handler's error.
-    return web.Response(status=303, headers={"Location": location, **_NO_STORE})
-
-
-def _json_error(status: int, error: str, detail: str, hint: str | None) -> web.Response:
-    return web.json_response(
-        {"error": error, "detail": detail, "hint": hint}, status=status, headers=_NO_STORE
-    )
-
-
 def _too_many(path: str, target: str, wait: float, as_json: bool) -> web.Response:
     seconds = max(1, math.ceil(wait))
     message = f"Too many failed logins. Try again in {seconds} s."
     if as_json:
-        response = _json_error(
+        response = json_error(
             429, "too_many_attempts", message, "Wait, then check the username and password."
         )
     else:
@@ -337,7 +323,7 @@ def _too_many(path: str, target: str, wait: float, as_json: bool) -> web.Respons
 
 def _too_many_tokens(wait: float) -> web.Response:
     seconds = max(1, math.ceil(wait))
-    response = _json_error(
+    response = json_error(
         429,
         "too_many_attempts",
         f"Too many wrong API tokens. Try again in {seconds} s.",
@@ -396,6 +382,6 @@ def login_page_response(
             "X-Frame-Options": "DENY",
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
-            **_NO_STORE,
+            **NO_STORE,
         },
     )
