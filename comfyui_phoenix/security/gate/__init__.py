@@ -1,24 +1,11 @@
 """The login gate in front of ComfyUI: every route and the websocket need a session or a token.
 
-ComfyUI has no authentication, and RunPod publishes every port on a public proxy URL.
-With ``COMFY_AUTH`` on (the container's default) Phoenix adds an aiohttp middleware to
-ComfyUI's app, outermost, so it runs before any route, static file, sub-app
-(``/internal``) or the ``/ws`` websocket. A request passes when it carries
+The middleware is :mod:`.middleware`; here, the login and logout handlers, which make
+and end the sessions the middleware checks.
 
-* the ``phx_session`` cookie of a live session (made by logging in at ``/phoenix/login``), or
-* ``Authorization: Bearer <PHOENIX_API_TOKEN>`` (compared in constant time).
-
-Only the login page itself and ``/phoenix/health`` (and their ``/api`` aliases) are open
-(:mod:`.open_routes`).
-Anonymous browsers are sent to the login page (303); API and websocket clients get 401.
-
-Decisions:
-
-* **Cross-site**: cookie-carrying requests from another origin are refused
-  (:func:`~.client.foreign_request`).
-* **Brute force**: see :mod:`.throttle`. At most :data:`HASHING_SLOTS` password checks
-  run at once, so a flood of logins cannot take every worker thread.
-  Who the client is behind a proxy: :mod:`.client`.
+At most :data:`HASHING_SLOTS` password checks run at once, so a flood of logins cannot
+take every worker thread; each attempt is counted by the throttle before its check starts
+(see :class:`~.throttle.LoginThrottle`).
 """
 
 from __future__ import annotations
@@ -28,27 +15,20 @@ import json
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal
-from urllib.parse import parse_qsl, quote
+from collections.abc import Callable
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from .client import (
-    came_over_https,
-    client_address,
-    foreign_request,
-    safe_next,
-    wants_page,
-)
+from .client import came_over_https, client_address, foreign_request, safe_next
 from .config import GateConfig, networks
 from .credentials import GateCredentials, load_credentials
 from .login_page import LOGIN_CSP, login_page_response
-from .open_routes import LOGIN_PATH, is_open_route
+from .middleware import AUTHENTICATED, GateMiddleware, install_gate
+from .open_routes import LOGIN_PATH
 from .probe import ProbeResult, probe_gate
 from .responses import NO_STORE, json_error, redirect
-from .sessions import SESSION_COOKIE, Sessions, clear_session_cookie, set_session_cookie
-from .throttle import LoginThrottle
+from .sessions import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 
 __all__ = [
     "AUTHENTICATED",
@@ -68,31 +48,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-
-def _request_key(name: str, kind: type) -> Any:
-    # aiohttp 3.13 added typed request keys and warns about plain strings; older ones lack them.
-    factory = getattr(web, "RequestKey", None)
-    return factory(name, kind) if factory is not None else name
-
-
-#: The request key the gate sets on every request it let through (see routes.require_trusted).
-AUTHENTICATED: Any = _request_key("phoenix_authenticated", bool)
-#: How the request was let through: ``"session"`` or ``"bearer"``.
-AUTH_METHOD: Any = _request_key("phoenix_auth", str)
-
 MAX_LOGIN_BODY = 4096
 #: Password checks (PBKDF2, a fraction of a second each) running at once; more wait.
 HASHING_SLOTS = 2
 _JSON = "application/json"
 
 
-# -- the gate -----------------------------------------------------------------------------------
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-AuthMethod = Literal["session", "bearer"]
-
-
-class Gate:
-    """The middleware, the login and logout handlers, and their shared state."""
+class Gate(GateMiddleware):
+    """The whole gate: the middleware, and the login and logout handlers."""
 
     def __init__(
         self,
@@ -101,90 +64,9 @@ class Gate:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = config or GateConfig()
-        #: None until loaded: every gated request is refused meanwhile (fail closed).
-        self.credentials = credentials
-        self.sessions = Sessions(self.config, clock)
-        self.throttle = LoginThrottle(self.config, clock)
+        super().__init__(config, credentials, clock=clock)
         self._hashing = asyncio.Semaphore(HASHING_SLOTS)
 
-    # -- the middleware --------------------------------------------------------------------
-    def middleware(self) -> Any:
-        """An aiohttp middleware enforcing the gate (see :func:`install_gate`)."""
-
-        @web.middleware
-        async def phoenix_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if is_open_route(request):
-                return await handler(request)
-            throttled = self._throttle_bearer(request)
-            if throttled is not None:
-                return throttled
-            method = self.authenticate(request)
-            if method is None:
-                return self.refuse(request)
-            if method == "session" and foreign_request(request, self.config.trusted_proxies):
-                return json_error(
-                    403,
-                    "cross_site",
-                    "This request came from another site.",
-                    "Use ComfyUI from its own page.",
-                )
-            request[AUTHENTICATED] = True
-            request[AUTH_METHOD] = method
-            return await handler(request)
-
-        return phoenix_gate
-
-    def authenticate(self, request: web.Request) -> AuthMethod | None:
-        """How ``request`` proves who it is, or None when it does not."""
-        creds = self.credentials
-        if creds is None:
-            return None
-        bearer = bearer_token(request)
-        if bearer is not None:
-            return "bearer" if creds.check_bearer(bearer) else None
-        token = request.cookies.get(SESSION_COOKIE)
-        if token and self.sessions.check(token):
-            return "session"
-        return None
-
-    def _throttle_bearer(self, request: web.Request) -> web.StreamResponse | None:
-        """Count a bearer token against its client like a password: 429 while it must wait.
-
-        Without this a weak ``PHOENIX_API_TOKEN`` could be guessed at full speed.
-        """
-        token = bearer_token(request)
-        creds = self.credentials
-        if token is None or creds is None:
-            return None
-        client = client_address(request, self.config.trusted_proxies)
-        wait = self.throttle.begin(client)
-        if wait > 0:
-            return _too_many_tokens(wait)
-        if creds.check_bearer(token):
-            self.throttle.succeeded(client)
-        else:
-            log.warning("wrong API token from %s", client)
-        return None
-
-    def refuse(self, request: web.Request) -> web.StreamResponse:
-        """Browsers go to the login page; API and websocket clients get 401."""
-        if self.credentials is None:
-            return json_error(
-                503, "starting", "The login gate is starting.", "Retry in a few seconds."
-            )
-        if wants_page(request):
-            return redirect(f"{LOGIN_PATH}?next={quote(safe_next(request.path_qs), safe='')}")
-        response = json_error(
-            401,
-            "auth_required",
-            "Log in first.",
-            f"Open {LOGIN_PATH} in a browser, or send 'Authorization: Bearer <PHOENIX_API_TOKEN>'.",
-        )
-        response.headers["WWW-Authenticate"] = 'Bearer realm="phoenix"'
-        return response
-
-    # -- routes ------------------------------------------------------------------------------
     def register(self, routes: web.RouteTableDef, prefix: str = "/phoenix") -> None:
         """Add ``GET|POST {prefix}/login`` and ``POST {prefix}/logout`` to ``routes``."""
         # No keyword arguments: ComfyUI copies each route to /api with route.kwargs passed
@@ -194,12 +76,14 @@ class Gate:
         routes.post(prefix + "/logout")(self.logout)
 
     async def login_page(self, request: web.Request) -> web.Response:
+        """The form; a browser with a live session goes straight on to ``next``."""
         target = safe_next(request.query.get("next"))
         if self.authenticate(request) == "session":
             raise web.HTTPSeeOther(target, headers=NO_STORE)
         return login_page_response(request.path, target)
 
     async def login(self, request: web.Request) -> web.StreamResponse:
+        """Check a form (or JSON) login, throttled; on success set the session cookie."""
         as_json = request.content_type == _JSON
         fields = await _login_fields(request)
         target = safe_next(fields.get("next"))
@@ -245,6 +129,7 @@ class Gate:
             return await asyncio.to_thread(creds.check_login, username, password)
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
+        """End the session and have the browser forget its cookie."""
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             self.sessions.end(token)
@@ -255,35 +140,6 @@ class Gate:
             response = redirect(LOGIN_PATH)
         clear_session_cookie(response)
         return response
-
-
-def install_gate(
-    app: web.Application,
-    gate: Gate,
-    loader: Callable[[], GateCredentials] | None = None,
-) -> None:
-    """Put ``gate`` in front of every route of ``app`` (call before the app starts).
-
-    The middleware goes first in the chain, so it runs before any other middleware and
-    every handler, sub-apps' included. ``loader`` (reading ``secrets.json``, say) runs in a
-    thread at startup, before the server listens; until it has run, every gated request is
-    refused.
-    """
-    app.middlewares.insert(0, gate.middleware())
-    if loader is None:
-        return
-
-    async def load_credentials_at_startup(_: web.Application) -> None:
-        gate.credentials = await asyncio.to_thread(loader)
-
-    app.on_startup.append(load_credentials_at_startup)
-
-
-# -- request helpers ----------------------------------------------------------------------------
-def bearer_token(request: web.Request) -> str | None:
-    """The token of an ``Authorization: Bearer`` header, or None without one."""
-    header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header[:7].lower() == "bearer " else None
 
 
 async def _login_fields(request: web.Request) -> dict[str, str]:
@@ -315,17 +171,5 @@ def _too_many(path: str, target: str, wait: float, as_json: bool) -> web.Respons
         )
     else:
         response = login_page_response(path, target, message, 429)
-    response.headers["Retry-After"] = str(seconds)
-    return response
-
-
-def _too_many_tokens(wait: float) -> web.Response:
-    seconds = max(1, math.ceil(wait))
-    response = json_error(
-        429,
-        "too_many_attempts",
-        f"Too many wrong API tokens. Try again in {seconds} s.",
-        "Wait, then check the token against PHOENIX_API_TOKEN.",
-    )
     response.headers["Retry-After"] = str(seconds)
     return response
