@@ -45,9 +45,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from ..errors import ForbiddenError
-from ..settings import Settings
-from ..units import human_size
+from ...errors import ForbiddenError
+from ...settings import Settings
+from ...units import human_size
 
 log = logging.getLogger(__name__)
 
