@@ -43,11 +43,37 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from ...errors import ForbiddenError
 from ...settings import Settings
 from ...units import human_size
+from .tmpfs import PARANOID_MIN_SHM, ParanoidStorage, filesystem_type, paranoid_storage
+
+__all__ = [
+    "BOOT_MARKER",
+    "CACHE_VARIABLES",
+    "OVERWRITE_LIMIT",
+    "PARANOID_MIN_SHM",
+    "CleanupPlan",
+    "CleanupReport",
+    "CleanupRoots",
+    "ParanoidStorage",
+    "PlanEntry",
+    "StorageMode",
+    "cache_dirs",
+    "check_allowed",
+    "container_environ",
+    "execute_plan",
+    "filesystem_type",
+    "mark_boot",
+    "overwrite_file",
+    "overwrite_tree",
+    "paranoid_storage",
+    "plan_cleanup",
+    "read_env_file",
+    "run_cleanup",
+]
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +81,6 @@ log = logging.getLogger(__name__)
 OVERWRITE_LIMIT = 1 << 20
 #: Touched by the bootstrap at boot: files in the temporary folder newer than it go.
 BOOT_MARKER = "boot-marker"
-#: Below this much free space ``/dev/shm`` cannot hold a session's inputs and outputs.
-PARANOID_MIN_SHM = 1 << 30
 RUNTIME_ENV = Path("/etc/phoenix/runtime.env")
 
 Action = Literal["overwrite+unlink", "unlink", "overwrite+rmtree", "rmtree", "overwrite+empty", "empty", "keep"]  # fmt: skip
@@ -928,85 +952,6 @@ def _empty(folder: Path, errors: list[dict[str, Any]]) -> None:
                 continue
             except OSError as exc:
                 errors.append({"path": child.path, "error": exc.strerror or type(exc).__name__})
-
-
-# -- PARANOID_MODE's tmpfs ----------------------------------------------------------------------
-class ParanoidStorage(NamedTuple):
-    """Whether user data can live on tmpfs, where, and a sentence for the boot report."""
-
-    ok: bool
-    dirs: dict[str, Path]
-    message: str
-
-
-def paranoid_storage(
-    shm: Path = Path("/dev/shm"),  # noqa: S108 - the one tmpfs a container can count on
-    need_bytes: int = PARANOID_MIN_SHM,
-    *,
-    check_tmpfs: bool = True,
-) -> ParanoidStorage:
-    """Measure ``shm`` and say whether inputs, outputs, temp files and the user folder fit.
-
-    A container usually cannot mount a tmpfs of its own (no CAP_SYS_ADMIN); ``/dev/shm`` is
-    one already, sized anywhere from 64 MB to tens of GB.
-
-    Args:
-        shm: the tmpfs to use.
-        need_bytes: the free space below which it is not used.
-        check_tmpfs: also require that ``shm`` is a memory filesystem (off for tests that
-            stand a plain folder in for it).
-
-    Returns:
-        ``(ok, dirs, message)``: ``dirs`` maps ``input``, ``output``, ``temp`` (ComfyUI's
-        ``--temp-directory`` is its parent) and ``user`` to folders under ``shm`` when ok.
-    """
-    if not shm.is_dir():
-        return ParanoidStorage(False, {}, _paranoid_fallback(f"{shm} does not exist"))
-    kind = filesystem_type(shm)
-    if check_tmpfs and kind not in ("tmpfs", "ramfs"):
-        return ParanoidStorage(False, {}, _paranoid_fallback(f"{shm} is not tmpfs ({kind})"))
-    free = shutil.disk_usage(shm).free
-    if free < need_bytes:
-        reason = f"{shm} has only {human_size(free)} free ({human_size(need_bytes)} needed)"
-        return ParanoidStorage(False, {}, _paranoid_fallback(reason))
-    base = shm / "phoenix-data"
-    dirs = {
-        "input": base / "input",
-        "output": base / "output",
-        "temp": base / "temp",
-        "user": base / "user",
-    }
-    message = (
-        f"PARANOID_MODE: inputs, outputs, temporary files and workflows live in {base} "
-        f"(memory, {human_size(free)} free), so they never reach a disk."
-    )
-    return ParanoidStorage(True, dirs, message)
-
-
-def _paranoid_fallback(reason: str) -> str:
-    return (
-        f"PARANOID_MODE=true, but {reason}: inputs, outputs, temporary files and workflows "
-        "are written to disk and removed at exit, which cannot make them unrecoverable on "
-        "SSDs, overlay filesystems or network volumes. Give the pod a larger /dev/shm."
-    )
-
-
-def filesystem_type(path: Path) -> str | None:
-    """The filesystem type of the mount holding ``path`` (Linux ``/proc/self/mounts``)."""
-    try:
-        lines = Path("/proc/self/mounts").read_text().splitlines()
-    except OSError:
-        return None
-    target = os.path.realpath(path)
-    best, kind = "", None
-    for line in lines:
-        parts = line.split()
-        if len(parts) < 3:
-            continue
-        mount = parts[1].replace("\\040", " ")
-        if _within(Path(target), Path(mount)) and len(mount) >= len(best):
-            best, kind = mount, parts[2]
-    return kind
 
 
 # -- helpers ------------------------------------------------------------------------------------
