@@ -48,6 +48,7 @@ from typing import Any, Literal
 from ...errors import ForbiddenError
 from ...settings import Settings
 from ...units import human_size
+from .runtime_env import container_environ, read_env_file
 from .tmpfs import PARANOID_MIN_SHM, ParanoidStorage, filesystem_type, paranoid_storage
 
 __all__ = [
@@ -81,7 +82,6 @@ log = logging.getLogger(__name__)
 OVERWRITE_LIMIT = 1 << 20
 #: Touched by the bootstrap at boot: files in the temporary folder newer than it go.
 BOOT_MARKER = "boot-marker"
-RUNTIME_ENV = Path("/etc/phoenix/runtime.env")
 
 Action = Literal["overwrite+unlink", "unlink", "overwrite+rmtree", "rmtree", "overwrite+empty", "empty", "keep"]  # fmt: skip
 Category = Literal[
@@ -242,37 +242,6 @@ def cache_dirs(homes: Iterable[Path], environ: Mapping[str, str]) -> tuple[Path,
     for path in found:
         unique.setdefault(_anchor(path), path)
     return tuple(unique.values())
-
-
-def container_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``environ`` (default: the process's) over ``/etc/phoenix/runtime.env``'s choices.
-
-    ``PHOENIX_RUNTIME_ENV`` names another file (tests).
-    """
-    base = dict(os.environ if environ is None else environ)
-    path = Path(base.get("PHOENIX_RUNTIME_ENV") or RUNTIME_ENV)
-    return {**read_env_file(path), **base}
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """``NAME=value`` lines (shell-quoted values allowed); a missing file is empty."""
-    import shlex
-
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return {}
-    values: dict[str, str] = {}
-    for line in lines:
-        if "=" not in line or line.lstrip().startswith("#"):
-            continue
-        name, raw = line.split("=", 1)
-        try:
-            parts = shlex.split(raw)
-        except ValueError:
-            continue
-        values[name.strip()] = parts[0] if parts else ""
-    return values
 
 
 @dataclass(frozen=True)
