@@ -39,7 +39,7 @@ import shutil
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -48,6 +48,7 @@ from typing import Any, Literal
 from ...errors import ForbiddenError
 from ...settings import Settings
 from ...units import human_size
+from .paths import anchor, measure, walk, within
 from .runtime_env import container_environ, read_env_file
 from .tmpfs import PARANOID_MIN_SHM, ParanoidStorage, filesystem_type, paranoid_storage
 
@@ -240,7 +241,7 @@ def cache_dirs(homes: Iterable[Path], environ: Mapping[str, str]) -> tuple[Path,
     found += [Path(environ[name]) for name in CACHE_VARIABLES if environ.get(name)]
     unique: dict[Path, Path] = {}
     for path in found:
-        unique.setdefault(_anchor(path), path)
+        unique.setdefault(anchor(path), path)
     return tuple(unique.values())
 
 
@@ -394,13 +395,13 @@ def plan_cleanup(
     scope_real = Path(os.path.realpath(scope)) if scope is not None else None
     entries: list[PlanEntry] = []
     for entry in candidates:
-        if scope_real is not None and not _within(_anchor(entry.path), scope_real):
+        if scope_real is not None and not within(anchor(entry.path), scope_real):
             if entry.action != "keep":
                 entry = replace(entry, action="keep", reason=f"outside the scope {scope}")
             else:
                 continue
         entries.append(entry)
-    bases = tuple(dict.fromkeys(_anchor(p) for p in roots.all_paths()))
+    bases = tuple(dict.fromkeys(anchor(p) for p in roots.all_paths()))
     return CleanupPlan(entries, mode, container, scope, bases)
 
 
@@ -496,7 +497,7 @@ def _folder_entry(
     why = reason or _ALWAYS_REASONS[category]
     if not stat.S_ISDIR(info.st_mode):
         return _file_entry(path, category, why)
-    size, count = _measure(path)
+    size, count = measure(path)
     if count == 0 and action.endswith("empty"):
         return []
     return [PlanEntry(path, category, action, why, size, count)]
@@ -513,7 +514,7 @@ def _hf_token_entries(caches: Iterable[Path]) -> list[PlanEntry]:
 def _aria2_control_entries(models: Path) -> list[PlanEntry]:
     """``NAME.aria2`` files whose download is no longer there: the job finished or was dropped."""
     entries: list[PlanEntry] = []
-    for folder, dirs, files in _walk(models):
+    for folder, dirs, files in walk(models):
         dirs[:] = [d for d in dirs if d != ".phoenix"]
         for name in files:
             if name.endswith(".aria2") and not os.path.lexists(folder / name[: -len(".aria2")]):
@@ -533,9 +534,9 @@ def _tmp_entries(roots: CleanupRoots) -> list[PlanEntry]:
         since = None
     if since is None:
         return [PlanEntry(tmp, "tmp", "keep", "no boot marker: what this run created is unknown")]
-    others = {_anchor(p) for p in roots.all_paths() if p != tmp}
+    others = {anchor(p) for p in roots.all_paths() if p != tmp}
     if roots.boot_marker is not None:
-        others.add(_anchor(roots.boot_marker))
+        others.add(anchor(roots.boot_marker))
     return _new_in(tmp, since, others)
 
 
@@ -547,8 +548,8 @@ def _new_in(folder: Path, since: float, others: set[Path]) -> list[PlanEntry]:
         return entries
     for child in children:
         path = Path(child.path)
-        anchor = _anchor(path)
-        if any(_within(other, anchor) for other in others):
+        resolved = anchor(path)
+        if any(within(other, resolved) for other in others):
             continue  # another root, or a folder holding one: never swept as temporary
         info = child.stat(follow_symlinks=False)
         if not stat.S_ISDIR(info.st_mode):
@@ -562,7 +563,7 @@ def _new_in(folder: Path, since: float, others: set[Path]) -> list[PlanEntry]:
 
 
 def _all_newer(folder: Path, since: float) -> bool:
-    for root, dirs, files in _walk(folder):
+    for root, dirs, files in walk(folder):
         for name in dirs + files:
             try:
                 if (root / name).lstat().st_ctime <= since:
@@ -636,8 +637,8 @@ def execute_plan(
     for entry in plan.removals:
         # Checked once, then acted on exactly as checked: _carry_out walks this resolved
         # path without following a link, so a folder swapped for one in between is refused.
-        checked = _anchor(entry.path)
-        if not any(_within(checked, base) for base in plan.bases):
+        checked = anchor(entry.path)
+        if not any(within(checked, base) for base in plan.bases):
             report.failed.append({"path": str(entry.path), "error": "outside every known root"})
             continue
         if not os.path.lexists(checked):
@@ -720,7 +721,7 @@ def _carry_out(
 def _open_folders(checked: Path) -> int:
     """A descriptor of ``checked``'s folder, opened from ``/`` one folder at a time.
 
-    ``checked``'s folder is fully resolved (:func:`_anchor`), so every step must be a real
+    ``checked``'s folder is fully resolved (:func:`anchor`), so every step must be a real
     folder: one that is now a link was swapped after the check, and the walk stops there.
 
     Raises:
@@ -921,36 +922,3 @@ def _empty(folder: Path, errors: list[dict[str, Any]]) -> None:
                 continue
             except OSError as exc:
                 errors.append({"path": child.path, "error": exc.strerror or type(exc).__name__})
-
-
-# -- helpers ------------------------------------------------------------------------------------
-def _anchor(path: Path) -> Path:
-    """``path`` with its parent's links resolved but not its last component (which is never
-    followed)."""
-    absolute = Path(os.path.abspath(path))
-    return Path(os.path.realpath(absolute.parent)) / absolute.name
-
-
-def _within(path: Path, base: Path) -> bool:
-    return path == base or base in path.parents
-
-
-def _walk(folder: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        # os.walk lists links to folders among dirs; they are entries, not places to go.
-        links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
-        dirs[:] = [d for d in dirs if d not in links]
-        yield Path(root), dirs, files + links
-
-
-def _measure(folder: Path) -> tuple[int, int]:
-    size = count = 0
-    for root, _, names in _walk(folder):
-        for name in names:
-            try:
-                info = (root / name).lstat()
-            except OSError:
-                continue
-            size += info.st_size
-            count += 1
-    return size, count
