@@ -50,6 +50,7 @@ from ...units import human_size
 from .overwrite import OVERWRITE_LIMIT, overwrite_file, overwrite_tree
 from .paths import anchor, measure, walk, within
 from .runtime_env import container_environ, read_env_file
+from .storage_mode import StorageMode
 from .tmpfs import PARANOID_MIN_SHM, ParanoidStorage, filesystem_type, paranoid_storage
 
 __all__ = [
@@ -241,29 +242,6 @@ def cache_dirs(homes: Iterable[Path], environ: Mapping[str, str]) -> tuple[Path,
     for path in found:
         unique.setdefault(anchor(path), path)
     return tuple(unique.values())
-
-
-@dataclass(frozen=True)
-class StorageMode:
-    """Where data lives: on a volume that survives the pod (``USE_VOLUME``), and how paranoid."""
-
-    volume: bool = False
-    paranoid: bool = False
-
-    @property
-    def name(self) -> str:
-        return "volume" if self.volume else "ephemeral"
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str], settings: Settings) -> StorageMode:
-        """``PHOENIX_STORAGE_MODE`` (what the bootstrap actually set up) wins over ``USE_VOLUME``:
-        with ``USE_VOLUME=true`` and no volume mounted, data lives on container disk."""
-        chosen = environ.get("PHOENIX_STORAGE_MODE", "").strip().lower()
-        volume = chosen == "volume" if chosen in ("volume", "ephemeral") else settings.use_volume
-        return cls(volume=volume, paranoid=settings.paranoid_mode)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"mode": self.name, "use_volume": self.volume, "paranoid": self.paranoid}
 
 
 def mark_boot(runtime_dir: Path) -> Path:
