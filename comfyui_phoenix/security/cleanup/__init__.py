@@ -49,6 +49,17 @@ from ...settings import Settings
 from ...units import human_size
 from .overwrite import OVERWRITE_LIMIT, overwrite_file, overwrite_tree
 from .paths import anchor, measure, walk, within
+from .policy import (
+    ALWAYS_REASONS,
+    CACHE_VARIABLES,
+    FORCED_JOURNAL,
+    HF_TOKEN_FILES,
+    HISTORY_FILES,
+    HOME_CACHES,
+    SENSITIVE,
+    XDG_CACHES,
+    data_fate,
+)
 from .runtime_env import container_environ, read_env_file
 from .storage_mode import StorageMode
 from .tmpfs import PARANOID_MIN_SHM, ParanoidStorage, filesystem_type, paranoid_storage
@@ -84,68 +95,6 @@ log = logging.getLogger(__name__)
 BOOT_MARKER = "boot-marker"
 
 Action = Literal["overwrite+unlink", "unlink", "overwrite+rmtree", "rmtree", "overwrite+empty", "empty", "keep"]  # fmt: skip
-Category = Literal[
-    "secrets",
-    "filebrowser",
-    "histories",
-    "logs",
-    "comfy-temp",
-    "inputs",
-    "outputs",
-    "user",
-    "journal",
-    "aria2-control",
-    "tmp",
-    "caches",
-    "models",
-]
-
-#: Files under a home folder that record what someone typed.
-HISTORY_FILES = (
-    ".bash_history",
-    ".zsh_history",
-    ".sh_history",
-    ".ash_history",
-    ".python_history",
-    ".node_repl_history",
-    ".sqlite_history",
-    ".psql_history",
-    ".mysql_history",
-    ".lesshst",
-    ".viminfo",
-    ".wget-hsts",
-    ".local/share/fish/fish_history",
-    ".ipython/profile_default/history.sqlite",
-)
-#: Caches under a home folder (public data: removed, not overwritten).
-HOME_CACHES = (".cache/pip", ".cache/huggingface", ".cache/torch", ".triton")
-XDG_CACHES = ("pip", "huggingface", "torch")
-CACHE_VARIABLES = ("HF_HOME", "PIP_CACHE_DIR", "TORCH_HOME", "TRITON_CACHE_DIR")
-#: huggingface_hub's stored logins, inside its cache folder: secrets, overwritten.
-HF_TOKEN_FILES = ("token", "stored_tokens")
-
-_ALWAYS_REASONS: dict[str, str] = {
-    "secrets": "secrets and runtime files: always removed",
-    "filebrowser": "FileBrowser's database (users and password hash): always removed",
-    "histories": "a shell or Python history: always removed",
-    "logs": "logs: always removed",
-    "comfy-temp": "ComfyUI's temporary files: always removed",
-    "aria2-control": "aria2's resume data of a finished download: always removed",
-    "tmp": "created in the temporary folder during this run: always removed",
-    "caches": "a download or kernel cache: always removed",
-}
-_DATA_LABELS: dict[str, str] = {
-    "inputs": "ComfyUI's inputs",
-    "outputs": "ComfyUI's outputs",
-    "user": "ComfyUI's user data (workflows, settings, database)",
-    "journal": "Phoenix's download journal and records",
-    "models": "the models",
-}
-#: Categories whose small files are overwritten before removal (the rest is public data).
-_SENSITIVE = frozenset(
-    {"secrets", "filebrowser", "histories", "logs", "comfy-temp", "inputs", "outputs", "user", "journal", "tmp"}
-)  # fmt: skip
-_FORCED_JOURNAL = "Phoenix's download journal and records: forced with --scope"
 #: What outside the container counts as Phoenix's own.
 _PHOENIX_OWN = frozenset({"secrets", "journal", "aria2-control"})
 
@@ -403,10 +352,10 @@ def _candidates(roots: CleanupRoots, mode: StorageMode, *, own_only: bool) -> li
         add(_data_entry(path, category, mode))
     journal = roots.models_dir / ".phoenix" if roots.models_dir else None
     if own_only:
-        add(_folder_entry(journal, "journal", "overwrite+rmtree", _FORCED_JOURNAL))
+        add(_folder_entry(journal, "journal", "overwrite+rmtree", FORCED_JOURNAL))
     else:
         add(_data_entry(journal, "journal", mode))
-    models_go, _ = _data_fate("models", mode)
+    models_go, _ = data_fate("models", mode)
     if roots.models_dir is not None and (own_only or not models_go):
         add(_aria2_control_entries(roots.models_dir))
     add(_tmp_entries(roots))
@@ -416,25 +365,13 @@ def _candidates(roots: CleanupRoots, mode: StorageMode, *, own_only: bool) -> li
     return entries
 
 
-def _data_fate(category: str, mode: StorageMode) -> tuple[bool, str]:
-    label = _DATA_LABELS[category]
-    if not mode.volume:
-        return True, f"{label}: ephemeral storage keeps nothing (USE_VOLUME is off)"
-    if category == "models":
-        why = "PARANOID_MODE keeps public models" if mode.paranoid else "USE_VOLUME=true"
-        return False, f"{label} stay on the volume ({why})"
-    if mode.paranoid:
-        return True, f"{label}: PARANOID_MODE=true removes it even on a volume"
-    return False, f"{label}: USE_VOLUME=true keeps it on the volume"
-
-
 def _data_entry(path: Path | None, category: str, mode: StorageMode) -> list[PlanEntry]:
     if path is None or not os.path.lexists(path):
         return []
-    go, reason = _data_fate(category, mode)
+    go, reason = data_fate(category, mode)
     if not go:
         return [PlanEntry(path, category, "keep", reason)]
-    sensitive = category in _SENSITIVE
+    sensitive = category in SENSITIVE
     if category == "journal":
         return _folder_entry(path, category, "overwrite+rmtree", reason)
     if path.is_file() and not path.is_symlink():
@@ -450,11 +387,11 @@ def _file_entry(path: Path | None, category: str, reason: str | None = None) -> 
         info = path.lstat()
     except OSError:
         return []
-    why = reason or _ALWAYS_REASONS[category]
+    why = reason or ALWAYS_REASONS[category]
     if stat.S_ISDIR(info.st_mode):
         return _folder_entry(path, category, "overwrite+rmtree", why)
     small = stat.S_ISREG(info.st_mode) and info.st_size <= OVERWRITE_LIMIT
-    action: Action = "overwrite+unlink" if small and category in _SENSITIVE else "unlink"
+    action: Action = "overwrite+unlink" if small and category in SENSITIVE else "unlink"
     if stat.S_ISLNK(info.st_mode):
         action, why = "unlink", f"{why}; a symbolic link: only the link goes"
     return [PlanEntry(path, category, action, why, info.st_size, 1)]
@@ -470,7 +407,7 @@ def _folder_entry(
         info = path.lstat()
     except OSError:
         return []
-    why = reason or _ALWAYS_REASONS[category]
+    why = reason or ALWAYS_REASONS[category]
     if not stat.S_ISDIR(info.st_mode):
         return _file_entry(path, category, why)
     size, count = measure(path)
