@@ -42,21 +42,20 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ...errors import ForbiddenError
 from ...settings import Settings
 from ...units import human_size
+from .entries import PlanEntry, data_entry, file_entry, folder_entry
 from .overwrite import OVERWRITE_LIMIT, overwrite_file, overwrite_tree
-from .paths import anchor, measure, walk, within
+from .paths import anchor, walk, within
 from .policy import (
-    ALWAYS_REASONS,
     CACHE_VARIABLES,
     FORCED_JOURNAL,
     HF_TOKEN_FILES,
     HISTORY_FILES,
     HOME_CACHES,
-    SENSITIVE,
     XDG_CACHES,
     data_fate,
 )
@@ -94,7 +93,6 @@ log = logging.getLogger(__name__)
 #: Touched by the bootstrap at boot: files in the temporary folder newer than it go.
 BOOT_MARKER = "boot-marker"
 
-Action = Literal["overwrite+unlink", "unlink", "overwrite+rmtree", "rmtree", "overwrite+empty", "empty", "keep"]  # fmt: skip
 #: What outside the container counts as Phoenix's own.
 _PHOENIX_OWN = frozenset({"secrets", "journal", "aria2-control"})
 
@@ -219,28 +217,6 @@ def check_allowed(*, container: bool, force: bool = False, scope: Path | None = 
 
 
 # -- the plan -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PlanEntry:
-    """One path and what happens to it, and why."""
-
-    path: Path
-    category: str
-    action: Action
-    reason: str
-    size: int = 0
-    files: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "category": self.category,
-            "action": self.action,
-            "reason": self.reason,
-            "size": self.size,
-            "files": self.files,
-        }
-
-
 @dataclass
 class CleanupPlan:
     """What cleanup would do: removals in the order they run, and what stays and why."""
@@ -335,92 +311,41 @@ def _candidates(roots: CleanupRoots, mode: StorageMode, *, own_only: bool) -> li
     entries: list[PlanEntry] = []
     add = entries.extend
     add(_hf_token_entries(roots.caches))
-    add(_file_entry(roots.tokens_file, "secrets"))
-    add(_folder_entry(roots.filebrowser_db, "filebrowser", "overwrite+rmtree"))
-    add(_folder_entry(roots.runtime_dir, "secrets", "overwrite+empty"))
+    add(file_entry(roots.tokens_file, "secrets"))
+    add(folder_entry(roots.filebrowser_db, "filebrowser", "overwrite+rmtree"))
+    add(folder_entry(roots.runtime_dir, "secrets", "overwrite+empty"))
     for home in roots.homes:
         for rel in HISTORY_FILES:
-            add(_file_entry(home / rel, "histories"))
-    add(_folder_entry(roots.logs_dir, "logs", "overwrite+empty"))
-    add(_folder_entry(roots.comfy_temp, "comfy-temp", "overwrite+empty"))
+            add(file_entry(home / rel, "histories"))
+    add(folder_entry(roots.logs_dir, "logs", "overwrite+empty"))
+    add(folder_entry(roots.comfy_temp, "comfy-temp", "overwrite+empty"))
     for category, path in (
         ("inputs", roots.comfy_input),
         ("outputs", roots.comfy_output),
         ("user", roots.comfy_user),
         ("user", roots.comfy_database),
     ):
-        add(_data_entry(path, category, mode))
+        add(data_entry(path, category, mode))
     journal = roots.models_dir / ".phoenix" if roots.models_dir else None
     if own_only:
-        add(_folder_entry(journal, "journal", "overwrite+rmtree", FORCED_JOURNAL))
+        add(folder_entry(journal, "journal", "overwrite+rmtree", FORCED_JOURNAL))
     else:
-        add(_data_entry(journal, "journal", mode))
+        add(data_entry(journal, "journal", mode))
     models_go, _ = data_fate("models", mode)
     if roots.models_dir is not None and (own_only or not models_go):
         add(_aria2_control_entries(roots.models_dir))
     add(_tmp_entries(roots))
     for cache in roots.caches:
-        add(_folder_entry(cache, "caches", "rmtree"))
-    add(_data_entry(roots.models_dir, "models", mode))
+        add(folder_entry(cache, "caches", "rmtree"))
+    add(data_entry(roots.models_dir, "models", mode))
     return entries
-
-
-def _data_entry(path: Path | None, category: str, mode: StorageMode) -> list[PlanEntry]:
-    if path is None or not os.path.lexists(path):
-        return []
-    go, reason = data_fate(category, mode)
-    if not go:
-        return [PlanEntry(path, category, "keep", reason)]
-    sensitive = category in SENSITIVE
-    if category == "journal":
-        return _folder_entry(path, category, "overwrite+rmtree", reason)
-    if path.is_file() and not path.is_symlink():
-        return _file_entry(path, category, reason)
-    return _folder_entry(path, category, "overwrite+empty" if sensitive else "empty", reason)
-
-
-def _file_entry(path: Path | None, category: str, reason: str | None = None) -> list[PlanEntry]:
-    """A file: overwritten first when it is small and sensitive."""
-    if path is None:
-        return []
-    try:
-        info = path.lstat()
-    except OSError:
-        return []
-    why = reason or ALWAYS_REASONS[category]
-    if stat.S_ISDIR(info.st_mode):
-        return _folder_entry(path, category, "overwrite+rmtree", why)
-    small = stat.S_ISREG(info.st_mode) and info.st_size <= OVERWRITE_LIMIT
-    action: Action = "overwrite+unlink" if small and category in SENSITIVE else "unlink"
-    if stat.S_ISLNK(info.st_mode):
-        action, why = "unlink", f"{why}; a symbolic link: only the link goes"
-    return [PlanEntry(path, category, action, why, info.st_size, 1)]
-
-
-def _folder_entry(
-    path: Path | None, category: str, action: Action, reason: str | None = None
-) -> list[PlanEntry]:
-    """A folder removed (``rmtree``) or emptied (``empty``: the folder itself stays)."""
-    if path is None:
-        return []
-    try:
-        info = path.lstat()
-    except OSError:
-        return []
-    why = reason or ALWAYS_REASONS[category]
-    if not stat.S_ISDIR(info.st_mode):
-        return _file_entry(path, category, why)
-    size, count = measure(path)
-    if count == 0 and action.endswith("empty"):
-        return []
-    return [PlanEntry(path, category, action, why, size, count)]
 
 
 def _hf_token_entries(caches: Iterable[Path]) -> list[PlanEntry]:
     entries: list[PlanEntry] = []
     for cache in caches:
         for name in HF_TOKEN_FILES:
-            entries += _file_entry(cache / name, "secrets", "a stored HuggingFace login: always removed")  # fmt: skip
+            entries += file_entry(cache / name, "secrets", "a stored HuggingFace login: always removed")  # fmt: skip
     return entries
 
 
@@ -431,7 +356,7 @@ def _aria2_control_entries(models: Path) -> list[PlanEntry]:
         dirs[:] = [d for d in dirs if d != ".phoenix"]
         for name in files:
             if name.endswith(".aria2") and not os.path.lexists(folder / name[: -len(".aria2")]):
-                entries += _file_entry(folder / name, "aria2-control")
+                entries += file_entry(folder / name, "aria2-control")
     return entries
 
 
@@ -467,9 +392,9 @@ def _new_in(folder: Path, since: float, others: set[Path]) -> list[PlanEntry]:
         info = child.stat(follow_symlinks=False)
         if not stat.S_ISDIR(info.st_mode):
             if info.st_ctime > since:
-                entries += _file_entry(path, "tmp")
+                entries += file_entry(path, "tmp")
         elif info.st_ctime > since and _all_newer(path, since):
-            entries += _folder_entry(path, "tmp", "overwrite+rmtree")
+            entries += folder_entry(path, "tmp", "overwrite+rmtree")
         else:
             entries += _new_in(path, since, others)
     return entries
