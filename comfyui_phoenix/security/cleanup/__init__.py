@@ -61,6 +61,7 @@ from .policy import (
 )
 from .runtime_env import container_environ, read_env_file
 from .storage_mode import StorageMode
+from .tmp_sweep import BOOT_MARKER, mark_boot, tmp_entries
 from .tmpfs import PARANOID_MIN_SHM, ParanoidStorage, filesystem_type, paranoid_storage
 
 __all__ = [
@@ -89,9 +90,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: Touched by the bootstrap at boot: files in the temporary folder newer than it go.
-BOOT_MARKER = "boot-marker"
 
 #: What outside the container counts as Phoenix's own.
 _PHOENIX_OWN = frozenset({"secrets", "journal", "aria2-control"})
@@ -189,16 +187,6 @@ def cache_dirs(homes: Iterable[Path], environ: Mapping[str, str]) -> tuple[Path,
     for path in found:
         unique.setdefault(anchor(path), path)
     return tuple(unique.values())
-
-
-def mark_boot(runtime_dir: Path) -> Path:
-    """Touch the boot marker (the bootstrap, first thing at boot): files in the temporary
-    folder changed after it are this run's and go at exit."""
-    runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    marker = runtime_dir / BOOT_MARKER
-    marker.touch()
-    os.utime(marker)
-    return marker
 
 
 def check_allowed(*, container: bool, force: bool = False, scope: Path | None = None) -> None:
@@ -334,7 +322,7 @@ def _candidates(roots: CleanupRoots, mode: StorageMode, *, own_only: bool) -> li
     models_go, _ = data_fate("models", mode)
     if roots.models_dir is not None and (own_only or not models_go):
         add(_aria2_control_entries(roots.models_dir))
-    add(_tmp_entries(roots))
+    add(tmp_entries(roots.tmp_dir, roots.boot_marker, roots.all_paths()))
     for cache in roots.caches:
         add(folder_entry(cache, "caches", "rmtree"))
     add(data_entry(roots.models_dir, "models", mode))
@@ -358,57 +346,6 @@ def _aria2_control_entries(models: Path) -> list[PlanEntry]:
             if name.endswith(".aria2") and not os.path.lexists(folder / name[: -len(".aria2")]):
                 entries += file_entry(folder / name, "aria2-control")
     return entries
-
-
-def _tmp_entries(roots: CleanupRoots) -> list[PlanEntry]:
-    """What appeared in the temporary folder after the boot marker (by change time: a file's
-    ctime cannot be set back, unlike the mtime that archives restore)."""
-    tmp = roots.tmp_dir
-    if tmp is None or not tmp.is_dir():
-        return []
-    try:
-        since = roots.boot_marker.stat().st_mtime if roots.boot_marker else None
-    except OSError:
-        since = None
-    if since is None:
-        return [PlanEntry(tmp, "tmp", "keep", "no boot marker: what this run created is unknown")]
-    others = {anchor(p) for p in roots.all_paths() if p != tmp}
-    if roots.boot_marker is not None:
-        others.add(anchor(roots.boot_marker))
-    return _new_in(tmp, since, others)
-
-
-def _new_in(folder: Path, since: float, others: set[Path]) -> list[PlanEntry]:
-    entries: list[PlanEntry] = []
-    try:
-        children = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return entries
-    for child in children:
-        path = Path(child.path)
-        resolved = anchor(path)
-        if any(within(other, resolved) for other in others):
-            continue  # another root, or a folder holding one: never swept as temporary
-        info = child.stat(follow_symlinks=False)
-        if not stat.S_ISDIR(info.st_mode):
-            if info.st_ctime > since:
-                entries += file_entry(path, "tmp")
-        elif info.st_ctime > since and _all_newer(path, since):
-            entries += folder_entry(path, "tmp", "overwrite+rmtree")
-        else:
-            entries += _new_in(path, since, others)
-    return entries
-
-
-def _all_newer(folder: Path, since: float) -> bool:
-    for root, dirs, files in walk(folder):
-        for name in dirs + files:
-            try:
-                if (root / name).lstat().st_ctime <= since:
-                    return False
-            except OSError:
-                continue
-    return True
 
 
 # -- carrying it out ----------------------------------------------------------------------------
