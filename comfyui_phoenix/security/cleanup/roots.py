@@ -54,7 +54,7 @@ class CleanupRoots:
     ) -> CleanupRoots:
         """The container's roots, from its environment and ``/etc/phoenix/runtime.env``.
 
-        ``environ`` is usually :func:`container_environ`. Names read: ``HOME``,
+        ``environ`` is usually :func:`.runtime_env.container_environ`. Names read: ``HOME``,
         ``XDG_CACHE_HOME``, ``TMPDIR``, the cache variables (``HF_HOME``, …),
         ``PHOENIX_MODELS_DIR``, ``PHOENIX_INPUT_DIR``, ``PHOENIX_OUTPUT_DIR``,
         ``PHOENIX_USER_DIR``, ``PHOENIX_TEMP_DIR``, ``PHOENIX_LOG_DIR``,
