@@ -1,0 +1,64 @@
+"""Forensic cleanup: one plan, listed in full first, then carried out fast.
+
+The same code serves ``phoenix cleanup``, the panel (``GET /phoenix/cleanup/plan``,
+``POST /phoenix/cleanup``) and the bootstrap's exit. What goes in which storage mode is
+the table in :mod:`.policy`. The real protection is that secrets (always) and user data
+(``PARANOID_MODE``) live on tmpfs; overwriting small files before removal is the rest.
+Cleanup never acts outside the roots it was given, and never follows a symbolic link:
+a link is removed, never what it points to.
+
+- ``policy.py``: what is removed in which storage mode, and why (the categories, history
+  files, caches, token files, the reasons shown).
+- ``storage_mode.py``: the storage mode (volume or not, paranoid or not).
+- ``roots.py``: where cleanup may act, and where the container keeps those places.
+- ``runtime_env.py``: reading the container's ``runtime.env``.
+- ``scope.py``: who may clean what: the container, or a forced scope of Phoenix's own files.
+- ``entries.py``: how one path becomes a plan entry (overwrite, unlink, remove, empty, keep).
+- ``tmp_sweep.py``: the boot marker and the sweep of what this run left in the temporary folder.
+- ``plan.py``: the plan, every candidate in the order removals run.
+- ``execute.py``: carrying a plan out within a time budget.
+- ``removal.py``: removing one entry through folder handles, so a swapped folder cannot
+  redirect it.
+- ``overwrite.py``: overwriting small files with zeros before they go.
+- ``report.py``: what a cleanup did.
+- ``paths.py``: resolving, containment, walking and measuring without following links.
+- ``tmpfs.py``: whether ``/dev/shm`` can hold PARANOID_MODE's user data.
+"""
+
+from .entries import PlanEntry
+from .execute import execute_plan, run_cleanup
+from .overwrite import OVERWRITE_LIMIT, overwrite_file, overwrite_tree
+from .plan import CleanupPlan, plan_cleanup
+from .policy import CACHE_VARIABLES
+from .report import CleanupReport
+from .roots import CleanupRoots, cache_dirs
+from .runtime_env import container_environ, read_env_file
+from .scope import check_allowed
+from .storage_mode import StorageMode
+from .tmp_sweep import BOOT_MARKER, mark_boot
+from .tmpfs import PARANOID_MIN_SHM, ParanoidStorage, filesystem_type, paranoid_storage
+
+__all__ = [
+    "BOOT_MARKER",
+    "CACHE_VARIABLES",
+    "OVERWRITE_LIMIT",
+    "PARANOID_MIN_SHM",
+    "CleanupPlan",
+    "CleanupReport",
+    "CleanupRoots",
+    "ParanoidStorage",
+    "PlanEntry",
+    "StorageMode",
+    "cache_dirs",
+    "check_allowed",
+    "container_environ",
+    "execute_plan",
+    "filesystem_type",
+    "mark_boot",
+    "overwrite_file",
+    "overwrite_tree",
+    "paranoid_storage",
+    "plan_cleanup",
+    "read_env_file",
+    "run_cleanup",
+]
