@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from ..errors import (
+from ...errors import (
     AuthError,
     DiskFullError,
     EngineError,
@@ -50,17 +50,17 @@ from ..errors import (
     SourceError,
     TransientError,
 )
-from ..net.endpoint import Endpoint
-from ..net.http import generic_status_error
-from ..net.retry import (
+from ...net.endpoint import Endpoint
+from ...net.http import generic_status_error
+from ...net.retry import (
     RETRYABLE,
     backoff_delay,
     resolve_with_retry,
     retry_after_of,
     worth_retrying,
 )
-from .base import Progress, ProgressCallback, TransferRequest
-from .verify import check_size_and_hash
+from ..base import Progress, ProgressCallback, TransferRequest
+from ..verify import check_size_and_hash
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

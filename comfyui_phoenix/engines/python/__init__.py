@@ -1,0 +1,16 @@
+"""The pure-Python transfer engine, for machines without aria2c.
+
+Several keep-alive connections fetch fixed-size pieces of the file with HTTP
+Range requests, handed out in file order so the bytes on disk grow as one
+contiguous prefix that the shared hasher can follow. Each response is streamed
+in chunks of at most 1 MiB straight into the pre-sized part file, so memory does
+not grow with the file. A small JSON sidecar ``NAME.part.phx`` records the
+file's size, its validators and the pieces already on disk; the next run
+continues from there when the server still serves the same file.
+
+- :mod:`.engine`: ``PythonEngine``.
+"""
+
+from .engine import PythonEngine, sidecar_path
+
+__all__ = ["PythonEngine", "sidecar_path"]
