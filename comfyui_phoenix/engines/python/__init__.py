@@ -8,6 +8,8 @@ not grow with the file. A small JSON sidecar ``NAME.part.phx`` records the
 file's size, its validators and the pieces already on disk; the next run
 continues from there when the server still serves the same file.
 
+- :mod:`.part_file`: the part file, positional writes from worker threads, the
+  Windows fallback.
 - :mod:`.engine`: ``PythonEngine``.
 """
 

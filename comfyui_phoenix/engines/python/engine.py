@@ -25,7 +25,6 @@ import logging
 import os
 import re
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -61,6 +60,7 @@ from ...net.retry import (
 )
 from ..base import Progress, ProgressCallback, TransferRequest
 from ..verify import check_size_and_hash
+from .part_file import PartFile
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -110,65 +110,6 @@ class _TokenBucket:
         wait = self._due - now - self._burst
         if wait > 0:
             await asyncio.sleep(wait)
-
-
-class _PartFile:
-    """The part file, opened once; writes happen in worker threads at given offsets.
-
-    One lock orders writes, clearing and close. A write still running in a thread
-    after its worker was cancelled never touches a closed (or reused) descriptor,
-    and one queued before the file was cleared (``epoch``) is dropped, so it can
-    never land on the bytes of the next attempt.
-    """
-
-    def __init__(self, path: Path) -> None:
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
-        self._fd = os.open(path, flags, 0o644)
-        self._lock = threading.Lock()
-        self._closed = False
-        self.epoch = 0
-
-    def write_at(self, data: bytes, offset: int, epoch: int) -> None:
-        with self._lock:
-            if self._closed or epoch != self.epoch:
-                return
-            view = memoryview(data)
-            while view:
-                written = _write_at(self._fd, view, offset)
-                view = view[written:]
-                offset += written
-
-    def resize(self, size: int) -> None:
-        with self._lock:
-            os.ftruncate(self._fd, size)
-
-    def clear(self) -> None:
-        """Drop every byte (skipped when already empty: on ext4 a truncation to zero
-        makes the final close flush the whole file, stalling whoever closes it)."""
-        with self._lock:
-            self.epoch += 1
-            if os.fstat(self._fd).st_size:
-                os.ftruncate(self._fd, 0)
-
-    def prepare(self, size: int, keep: bool) -> None:
-        """Pre-size the file to ``size`` bytes, dropping old bytes unless ``keep``."""
-        if not keep:
-            self.clear()
-        self.resize(size)
-
-    def close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                os.close(self._fd)
-
-
-def _write_at(fd: int, data: memoryview, offset: int) -> int:
-    if sys.platform != "win32":
-        return os.pwrite(fd, data, offset)
-    # Windows has no pwrite; the caller holds the file's lock, so seek + write is safe.
-    os.lseek(fd, offset, os.SEEK_SET)
-    return os.write(fd, data)
 
 
 @dataclass
@@ -252,14 +193,14 @@ class _Transfer:
         self._saved_at = time.monotonic()
         self._saving: asyncio.Future[None] | None = None
         self._bookkeeper = bookkeeper
-        self._file: _PartFile | None = None
+        self._file: PartFile | None = None
 
     async def open(self) -> None:
         """Open the part file and read a previous run's sidecar."""
         self.record, self._file = await self._book(_open_part, self.request.part_path)
 
     @property
-    def file(self) -> _PartFile:
+    def file(self) -> PartFile:
         assert self._file is not None, "open() first"
         return self._file
 
@@ -386,18 +327,18 @@ class _Transfer:
             await self._book(_close_part, self._file, self.sidecar, self._snapshot())
 
 
-def _open_part(part_path: Path) -> tuple[dict[str, Any] | None, _PartFile]:
+def _open_part(part_path: Path) -> tuple[dict[str, Any] | None, PartFile]:
     record = _load_sidecar(sidecar_path(part_path), part_path)
     part_path.parent.mkdir(parents=True, exist_ok=True)
-    return record, _PartFile(part_path)
+    return record, PartFile(part_path)
 
 
-def _clear_part(file: _PartFile, sidecar: Path) -> None:
+def _clear_part(file: PartFile, sidecar: Path) -> None:
     sidecar.unlink(missing_ok=True)
     file.clear()
 
 
-def _close_part(file: _PartFile, sidecar: Path, record: dict[str, Any] | None) -> None:
+def _close_part(file: PartFile, sidecar: Path, record: dict[str, Any] | None) -> None:
     if record is not None:
         _write_record(sidecar, record)
     file.close()
