@@ -10,6 +10,7 @@ continues from there when the server still serves the same file.
 
 - :mod:`.part_file`: the part file, positional writes from worker threads, the
   Windows fallback.
+- :mod:`.bandwidth_cap`: the token bucket behind the engine's and each transfer's rate.
 - :mod:`.engine`: ``PythonEngine``.
 """
 

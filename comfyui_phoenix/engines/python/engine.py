@@ -60,6 +60,7 @@ from ...net.retry import (
 )
 from ..base import Progress, ProgressCallback, TransferRequest
 from ..verify import check_size_and_hash
+from .bandwidth_cap import TokenBucket
 from .part_file import PartFile
 
 T = TypeVar("T")
@@ -90,26 +91,6 @@ def sidecar_path(part_path: Path) -> Path:
 
 class _Restart(Exception):
     """The source ignored a Range or changed the file: start over from byte 0."""
-
-
-class _TokenBucket:
-    """A token bucket (kept as a theoretical arrival time) shared by every caller.
-
-    It allows a burst of a tenth of a second's worth, so readers sleeping on it
-    keep the long-run rate at ``rate`` bytes per second.
-    """
-
-    def __init__(self, rate: int) -> None:
-        self.rate = float(rate)
-        self._burst = 0.1
-        self._due = 0.0
-
-    async def take(self, amount: int) -> None:
-        now = time.monotonic()
-        self._due = max(self._due, now) + amount / self.rate
-        wait = self._due - now - self._burst
-        if wait > 0:
-            await asyncio.sleep(wait)
 
 
 @dataclass
@@ -171,7 +152,7 @@ class _Transfer:
         self.label = request.label or request.part_path.name.removesuffix(".part")
         self.sidecar = sidecar_path(request.part_path)
         self.piece_size = piece_size
-        self.bucket = _TokenBucket(request.max_rate) if request.max_rate else None
+        self.bucket = TokenBucket(request.max_rate) if request.max_rate else None
         self.endpoint = Endpoint("")
         self.generation = 0
         self.refreshed = False
@@ -456,7 +437,7 @@ class PythonEngine:
         self.stall_timeout = stall_timeout
         self.max_retries = max_retries
         self.backoff_cap = backoff_cap
-        self._bucket = _TokenBucket(max_rate) if max_rate else None
+        self._bucket = TokenBucket(max_rate) if max_rate else None
         self._bookkeeper: ThreadPoolExecutor | None = None
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=stall_timeout, sock_read=stall_timeout
