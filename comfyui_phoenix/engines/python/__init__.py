@@ -11,6 +11,8 @@ continues from there when the server still serves the same file.
 - :mod:`.part_file`: the part file, positional writes from worker threads, the
   Windows fallback.
 - :mod:`.bandwidth_cap`: the token bucket behind the engine's and each transfer's rate.
+- :mod:`.remote_file`: what the server said about the file: size, validators,
+  Content-Range, Range support, strong ETags.
 - :mod:`.engine`: ``PythonEngine``.
 """
 

@@ -23,7 +23,6 @@ import errno
 import json
 import logging
 import os
-import re
 import sys
 import time
 from collections import deque
@@ -62,6 +61,7 @@ from ..base import Progress, ProgressCallback, TransferRequest
 from ..verify import check_size_and_hash
 from .bandwidth_cap import TokenBucket
 from .part_file import PartFile
+from .remote_file import RemoteFile, accepts_ranges, content_range, strong, unsatisfied_size
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -80,8 +80,6 @@ MAX_RESTARTS = 4
 TEXT_TYPES = frozenset(
     {"text/html", "application/xhtml+xml", "application/json", "application/problem+json"}
 )
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
-_UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
 
 
 def sidecar_path(part_path: Path) -> Path:
@@ -111,27 +109,15 @@ class _Piece:
         return self.filled
 
 
-@dataclass(frozen=True)
-class _Remote:
-    """What the server said about the file."""
-
-    size: int
-    etag: str | None
-    last_modified: str | None
-
-    @classmethod
-    def from_headers(cls, size: int, headers: Any) -> _Remote:
-        return cls(size, headers.get("ETag"), headers.get("Last-Modified"))
-
-    def matches(self, record: dict[str, Any]) -> bool:
-        """Whether a sidecar describes this very file (same size and validator)."""
-        if record.get("size") != self.size:
-            return False
-        if self.etag and record.get("etag"):
-            return bool(record["etag"] == self.etag)
-        if self.last_modified and record.get("last_modified"):
-            return bool(record["last_modified"] == self.last_modified)
+def _describes(record: dict[str, Any], remote: RemoteFile) -> bool:
+    """Whether a sidecar describes this very file (same size and validator)."""
+    if record.get("size") != remote.size:
         return False
+    if remote.etag and record.get("etag"):
+        return bool(record["etag"] == remote.etag)
+    if remote.last_modified and record.get("last_modified"):
+        return bool(record["last_modified"] == remote.last_modified)
+    return False
 
 
 class _Transfer:
@@ -157,7 +143,7 @@ class _Transfer:
         self.generation = 0
         self.refreshed = False
         self.refresh_lock = asyncio.Lock()
-        self.remote: _Remote | None = None
+        self.remote: RemoteFile | None = None
         self.record: dict[str, Any] | None = None
         self.whole = False
         self.use_ranges = True
@@ -214,11 +200,11 @@ class _Transfer:
         return asyncio.get_running_loop().run_in_executor(self._bookkeeper, func, *args)
 
     # -- layout -----------------------------------------------------------------------
-    async def adopt(self, remote: _Remote) -> None:
+    async def adopt(self, remote: RemoteFile) -> None:
         """Lay out the pieces for ``remote``, keeping what a matching sidecar recorded."""
         check_size_and_hash(self.label, remote.size, self.request.size, None, None)
         record, self.record = self.record, None
-        resumed = record is not None and remote.matches(record)
+        resumed = record is not None and _describes(record, remote)
         if resumed:
             assert record is not None
             self.piece_size = int(record["piece_size"])
@@ -239,12 +225,12 @@ class _Transfer:
             check_size_and_hash(self.label, size, self.request.size, None, None)
         await self.forget()
         self.whole = True
-        self.remote = _Remote(size, None, None) if size is not None else None
+        self.remote = RemoteFile(size, None, None) if size is not None else None
         return _Piece(0, size if size is not None else sys.maxsize)
 
     async def finish_whole(self) -> None:
         await self._book(self.file.resize, self.done)
-        self.remote = _Remote(self.done, None, None)
+        self.remote = RemoteFile(self.done, None, None)
 
     async def forget(self) -> None:
         """Start over: no pieces, an empty part file, and the hasher told at once."""
@@ -377,26 +363,6 @@ def _load_sidecar(path: Path, part_path: Path) -> dict[str, Any] | None:
     return record if valid and isinstance(record, dict) else None
 
 
-def _content_range(response: aiohttp.ClientResponse) -> tuple[int, int | None]:
-    """The first byte and the total size a 206 announces (total None when ``*``)."""
-    match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-    if match is None:
-        raise SourceError(
-            f"{response.url.host} answered a range request without a usable Content-Range.",
-            hint="Retry; if it repeats, the server does not support resuming.",
-        )
-    first, _, total = match.groups()
-    return int(first), None if total == "*" else int(total)
-
-
-def _accepts_ranges(response: aiohttp.ClientResponse) -> bool:
-    return "bytes" in response.headers.get("Accept-Ranges", "").lower()
-
-
-def _strong(etag: str | None) -> str | None:
-    return etag if etag and not etag.startswith("W/") else None
-
-
 def _bare(url: str) -> str:
     """The URL without its query: signed links carry credentials there."""
     return urlsplit(url)._replace(query="", fragment="").geturl()
@@ -510,7 +476,7 @@ class PythonEngine:
         """
         record = t.record or {}
         headers = {"Range": "bytes=0-0"} if t.use_ranges else {}
-        if t.use_ranges and (etag := _strong(record.get("etag"))):
+        if t.use_ranges and (etag := strong(record.get("etag"))):
             headers["If-Range"] = etag
         generation = t.generation
         async with self._get(t, headers) as response:
@@ -518,14 +484,14 @@ class PythonEngine:
             if response.status == 416:
                 return await self._adopt_unsatisfiable(t, response)
             if response.status == 206:
-                total = _content_range(response)[1]
+                total = content_range(response)[1]
                 if total is None:
                     t.use_ranges = False
                     raise _Restart
-                await t.adopt(_Remote.from_headers(total, response.headers))
+                await t.adopt(RemoteFile.from_headers(total, response.headers))
                 return True
             # A 200 to a Range: the file changed (If-Range) or the range was ignored.
-            if "Range" in headers and _accepts_ranges(response) and t.refuse_range():
+            if "Range" in headers and accepts_ranges(response) and t.refuse_range():
                 raise _Restart
             piece = await t.go_whole(response.content_length)
             await self._stream(t, response, piece, generation)
@@ -535,13 +501,12 @@ class PythonEngine:
             return False
 
     async def _adopt_unsatisfiable(self, t: _Transfer, response: aiohttp.ClientResponse) -> bool:
-        match = _UNSATISFIED_RANGE.match(response.headers.get("Content-Range", ""))
-        if match is None or int(match.group(1)) != 0:
+        if unsatisfied_size(response) != 0:
             raise SourceError(
                 f"{t.host} refused the first byte of {t.label} (HTTP 416).",
                 hint="Check the link; the file may be empty or gone.",
             )
-        await t.adopt(_Remote.from_headers(0, response.headers))
+        await t.adopt(RemoteFile.from_headers(0, response.headers))
         return True
 
     async def _fetch_pieces(self, t: _Transfer) -> None:
@@ -569,7 +534,7 @@ class PythonEngine:
 
     async def _fetch_piece(self, t: _Transfer, piece: _Piece) -> None:
         headers = {"Range": f"bytes={piece.offset}-{piece.end - 1}"}
-        if etag := _strong(t.remote.etag if t.remote else None):
+        if etag := strong(t.remote.etag if t.remote else None):
             headers["If-Range"] = etag
         generation = t.generation
         async with self._get(t, headers) as response:
@@ -579,7 +544,7 @@ class PythonEngine:
                 if response.status == 200:
                     t.refuse_range()
                 raise _Restart
-            first, total = _content_range(response)
+            first, total = content_range(response)
             etag = response.headers.get("ETag")
             if total != t.size or (etag and t.remote and t.remote.etag and etag != t.remote.etag):
                 raise _Restart
