@@ -11,11 +11,15 @@ continues from there when the server still serves the same file.
 - :mod:`.part_file`: the part file, positional writes from worker threads, the
   Windows fallback.
 - :mod:`.bandwidth_cap`: the token bucket behind the engine's and each transfer's rate.
+- :mod:`.pieces`: the file cut into Range-sized pieces.
+- :mod:`.resume_record`: resume after kill -9: ``NAME.part.phx``, its format, loading
+  and saving.
 - :mod:`.remote_file`: what the server said about the file: size, validators,
   Content-Range, Range support, strong ETags.
 - :mod:`.engine`: ``PythonEngine``.
 """
 
-from .engine import PythonEngine, sidecar_path
+from .engine import PythonEngine
+from .resume_record import sidecar_path
 
 __all__ = ["PythonEngine", "sidecar_path"]

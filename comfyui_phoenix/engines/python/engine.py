@@ -20,16 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json
-import logging
-import os
 import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -61,17 +57,25 @@ from ..base import Progress, ProgressCallback, TransferRequest
 from ..verify import check_size_and_hash
 from .bandwidth_cap import TokenBucket
 from .part_file import PartFile
+from .pieces import Piece, layout
 from .remote_file import RemoteFile, accepts_ranges, content_range, strong, unsatisfied_size
+from .resume_record import (
+    ResumeRecord,
+    apply_record,
+    describes,
+    discard_record,
+    load_record,
+    record_of,
+    sidecar_path,
+    write_record,
+)
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 #: Largest read from a response and largest single write: bounds memory per connection.
 CHUNK = 1 << 20
 #: aiohttp's per-response buffer; reading pauses (and the stall clock stops) above twice this.
 READ_BUFSIZE = 512 << 10
-SIDECAR_SUFFIX = ".phx"
-SIDECAR_VERSION = 1
 PROGRESS_INTERVAL = 0.1
 SAVE_INTERVAL = 1.0
 #: How often the source may change or refuse ranges before the transfer gives up.
@@ -82,42 +86,8 @@ TEXT_TYPES = frozenset(
 )
 
 
-def sidecar_path(part_path: Path) -> Path:
-    """Where the engine keeps its resume record for ``part_path``."""
-    return part_path.with_name(part_path.name + SIDECAR_SUFFIX)
-
-
 class _Restart(Exception):
     """The source ignored a Range or changed the file: start over from byte 0."""
-
-
-@dataclass
-class _Piece:
-    start: int
-    end: int
-    filled: int = 0
-
-    @property
-    def offset(self) -> int:
-        return self.start + self.filled
-
-    @property
-    def complete(self) -> bool:
-        return self.offset >= self.end
-
-    def moved(self) -> int:
-        return self.filled
-
-
-def _describes(record: dict[str, Any], remote: RemoteFile) -> bool:
-    """Whether a sidecar describes this very file (same size and validator)."""
-    if record.get("size") != remote.size:
-        return False
-    if remote.etag and record.get("etag"):
-        return bool(record["etag"] == remote.etag)
-    if remote.last_modified and record.get("last_modified"):
-        return bool(record["last_modified"] == remote.last_modified)
-    return False
 
 
 class _Transfer:
@@ -144,11 +114,11 @@ class _Transfer:
         self.refreshed = False
         self.refresh_lock = asyncio.Lock()
         self.remote: RemoteFile | None = None
-        self.record: dict[str, Any] | None = None
+        self.record: ResumeRecord | None = None
         self.whole = False
         self.use_ranges = True
-        self.pieces: list[_Piece] = []
-        self.queue: deque[_Piece] = deque()
+        self.pieces: list[Piece] = []
+        self.queue: deque[Piece] = deque()
         self.done = 0
         self.connections = 0
         self._range_refusals = 0
@@ -204,13 +174,13 @@ class _Transfer:
         """Lay out the pieces for ``remote``, keeping what a matching sidecar recorded."""
         check_size_and_hash(self.label, remote.size, self.request.size, None, None)
         record, self.record = self.record, None
-        resumed = record is not None and _describes(record, remote)
+        resumed = record is not None and describes(record, remote)
         if resumed:
             assert record is not None
             self.piece_size = int(record["piece_size"])
-        self.pieces = _layout(remote.size, self.piece_size)
+        self.pieces = layout(remote.size, self.piece_size)
         if resumed:
-            _apply_record(self.pieces, record or {})
+            apply_record(self.pieces, record or {})
         await self._book(self.file.prepare, remote.size, resumed)
         self.remote, self.whole = remote, False
         self.done = sum(piece.filled for piece in self.pieces)
@@ -219,14 +189,14 @@ class _Transfer:
         self.save()
         self.emit(force=True)
 
-    async def go_whole(self, size: int | None) -> _Piece:
+    async def go_whole(self, size: int | None) -> Piece:
         """Switch to one stream from byte 0 (no usable ranges); no resume is possible."""
         if size is not None:
             check_size_and_hash(self.label, size, self.request.size, None, None)
         await self.forget()
         self.whole = True
         self.remote = RemoteFile(size, None, None) if size is not None else None
-        return _Piece(0, size if size is not None else sys.maxsize)
+        return Piece(0, size if size is not None else sys.maxsize)
 
     async def finish_whole(self) -> None:
         await self._book(self.file.resize, self.done)
@@ -269,24 +239,12 @@ class _Transfer:
         self._saved_at = time.monotonic()
         record = self._snapshot()
         if record is not None and (self._saving is None or self._saving.done()):
-            self._saving = self._book(_write_record, self.sidecar, record)
+            self._saving = self._book(write_record, self.sidecar, record)
 
-    def _snapshot(self) -> dict[str, Any] | None:
+    def _snapshot(self) -> ResumeRecord | None:
         if self.whole or self.remote is None:
             return None
-        return {
-            "version": SIDECAR_VERSION,
-            "size": self.remote.size,
-            "etag": self.remote.etag,
-            "last_modified": self.remote.last_modified,
-            "piece_size": self.piece_size,
-            "complete": _runs(i for i, piece in enumerate(self.pieces) if piece.complete),
-            "partial": {
-                str(i): piece.filled
-                for i, piece in enumerate(self.pieces)
-                if piece.filled and not piece.complete
-            },
-        }
+        return record_of(self.remote, self.piece_size, self.pieces)
 
     async def close(self) -> None:
         """Record what is on disk (for a resume) and close the part file."""
@@ -294,8 +252,8 @@ class _Transfer:
             await self._book(_close_part, self._file, self.sidecar, self._snapshot())
 
 
-def _open_part(part_path: Path) -> tuple[dict[str, Any] | None, PartFile]:
-    record = _load_sidecar(sidecar_path(part_path), part_path)
+def _open_part(part_path: Path) -> tuple[ResumeRecord | None, PartFile]:
+    record = load_record(part_path)
     part_path.parent.mkdir(parents=True, exist_ok=True)
     return record, PartFile(part_path)
 
@@ -305,62 +263,10 @@ def _clear_part(file: PartFile, sidecar: Path) -> None:
     file.clear()
 
 
-def _close_part(file: PartFile, sidecar: Path, record: dict[str, Any] | None) -> None:
+def _close_part(file: PartFile, sidecar: Path, record: ResumeRecord | None) -> None:
     if record is not None:
-        _write_record(sidecar, record)
+        write_record(sidecar, record)
     file.close()
-
-
-def _write_record(sidecar: Path, record: dict[str, Any]) -> None:
-    temporary = sidecar.with_name(sidecar.name + ".tmp")
-    try:
-        temporary.write_text(json.dumps(record, separators=(",", ":")), encoding="utf-8")
-        os.replace(temporary, sidecar)
-    except OSError as exc:
-        # Only resuming suffers; the download itself can go on.
-        log.warning("Could not record the download state in %s: %s", sidecar, exc)
-
-
-def _layout(size: int, piece_size: int) -> list[_Piece]:
-    return [_Piece(start, min(size, start + piece_size)) for start in range(0, size, piece_size)]
-
-
-def _apply_record(pieces: list[_Piece], record: dict[str, Any]) -> None:
-    for first, stop in record["complete"]:
-        for piece in pieces[first:stop]:
-            piece.filled = piece.end - piece.start
-    for index, filled in record["partial"].items():
-        if not 0 <= int(index) < len(pieces):
-            raise IndexError(index)
-        piece = pieces[int(index)]
-        piece.filled = min(int(filled), piece.end - piece.start)
-
-
-def _runs(indices: Iterable[int]) -> list[list[int]]:
-    """``[0, 1, 2, 5]`` → ``[[0, 3], [5, 6]]``: complete pieces, compactly."""
-    runs: list[list[int]] = []
-    for index in indices:
-        if runs and runs[-1][1] == index:
-            runs[-1][1] = index + 1
-        else:
-            runs.append([index, index + 1])
-    return runs
-
-
-def _load_sidecar(path: Path, part_path: Path) -> dict[str, Any] | None:
-    """A previous run's record, if it is well formed and its part file is still whole."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        valid = (
-            record["version"] == SIDECAR_VERSION
-            and int(record["size"]) == part_path.stat().st_size
-            and int(record["piece_size"]) > 0
-        )
-        pieces = _layout(int(record["size"]), int(record["piece_size"]))
-        _apply_record(pieces, record)
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        return None
-    return record if valid and isinstance(record, dict) else None
 
 
 def _bare(url: str) -> str:
@@ -427,9 +333,8 @@ class PythonEngine:
 
     def discard(self, part_path: Path) -> None:
         """Remove the part file and its sidecar."""
-        side = sidecar_path(part_path)
-        for path in (part_path, side, side.with_name(side.name + ".tmp")):
-            path.unlink(missing_ok=True)
+        part_path.unlink(missing_ok=True)
+        discard_record(part_path)
 
     async def transfer(self, request: TransferRequest, on_progress: ProgressCallback) -> None:
         """Fill ``request.part_path`` with every byte of the file, resuming what is there.
@@ -532,7 +437,7 @@ class PythonEngine:
             piece = t.queue.popleft()
             await self._with_retries(t, partial(self._fetch_piece, t, piece), piece.moved)
 
-    async def _fetch_piece(self, t: _Transfer, piece: _Piece) -> None:
+    async def _fetch_piece(self, t: _Transfer, piece: Piece) -> None:
         headers = {"Range": f"bytes={piece.offset}-{piece.end - 1}"}
         if etag := strong(t.remote.etag if t.remote else None):
             headers["If-Range"] = etag
@@ -598,7 +503,7 @@ class PythonEngine:
         raise generic_status_error(status, _bare(t.endpoint.url), response.headers)
 
     async def _stream(
-        self, t: _Transfer, response: aiohttp.ClientResponse, piece: _Piece, generation: int
+        self, t: _Transfer, response: aiohttp.ClientResponse, piece: Piece, generation: int
     ) -> None:
         """Copy the body into ``piece`` chunk by chunk, never holding more than one chunk.
 
