@@ -16,6 +16,8 @@ continues from there when the server still serves the same file.
   and saving.
 - :mod:`.remote_file`: what the server said about the file: size, validators,
   Content-Range, Range support, strong ETags.
+- :mod:`.transfer_state`: the bookkeeping of one transfer: pieces, the contiguous
+  prefix, going whole, progress reports and periodic saves.
 - :mod:`.engine`: ``PythonEngine``.
 """
 

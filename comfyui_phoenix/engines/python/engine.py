@@ -12,23 +12,20 @@ Disk work stays off the event loop, which also serves ComfyUI. Chunks are
 written from worker threads: at 200 MB/s onto ext4 the loop's longest pause
 was 6-10 ms that way, against 20-25 ms with the same writes made inline
 (writeback blocks a writer now and then). Sidecar writes and truncation go to
-one bookkeeping thread, which keeps them in order; a single close of a file
-truncated to zero took 35 ms on ext4, which flushes such files on close.
+one bookkeeping thread (see :mod:`.transfer_state`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import sys
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -53,22 +50,12 @@ from ...net.retry import (
     retry_after_of,
     worth_retrying,
 )
-from ..base import Progress, ProgressCallback, TransferRequest
-from ..verify import check_size_and_hash
+from ..base import ProgressCallback, TransferRequest
 from .bandwidth_cap import TokenBucket
-from .part_file import PartFile
-from .pieces import Piece, layout
+from .pieces import Piece
 from .remote_file import RemoteFile, accepts_ranges, content_range, strong, unsatisfied_size
-from .resume_record import (
-    ResumeRecord,
-    apply_record,
-    describes,
-    discard_record,
-    load_record,
-    record_of,
-    sidecar_path,
-    write_record,
-)
+from .resume_record import discard_record
+from .transfer_state import Transfer
 
 T = TypeVar("T")
 
@@ -76,8 +63,6 @@ T = TypeVar("T")
 CHUNK = 1 << 20
 #: aiohttp's per-response buffer; reading pauses (and the stall clock stops) above twice this.
 READ_BUFSIZE = 512 << 10
-PROGRESS_INTERVAL = 0.1
-SAVE_INTERVAL = 1.0
 #: How often the source may change or refuse ranges before the transfer gives up.
 MAX_RESTARTS = 4
 #: Bodies that are never model bytes: an error page, a login form, an API error.
@@ -88,185 +73,6 @@ TEXT_TYPES = frozenset(
 
 class _Restart(Exception):
     """The source ignored a Range or changed the file: start over from byte 0."""
-
-
-class _Transfer:
-    """The state of one transfer: endpoint, pieces, counters, progress and the sidecar.
-
-    Sidecar writes and part-file resizes run in the engine's single bookkeeping
-    thread, so they never stall the loop and always happen in the order asked.
-    """
-
-    def __init__(
-        self,
-        request: TransferRequest,
-        on_progress: ProgressCallback,
-        piece_size: int,
-        bookkeeper: Executor,
-    ) -> None:
-        self.request = request
-        self.label = request.label or request.part_path.name.removesuffix(".part")
-        self.sidecar = sidecar_path(request.part_path)
-        self.piece_size = piece_size
-        self.bucket = TokenBucket(request.max_rate) if request.max_rate else None
-        self.endpoint = Endpoint("")
-        self.generation = 0
-        self.refreshed = False
-        self.refresh_lock = asyncio.Lock()
-        self.remote: RemoteFile | None = None
-        self.record: ResumeRecord | None = None
-        self.whole = False
-        self.use_ranges = True
-        self.pieces: list[Piece] = []
-        self.queue: deque[Piece] = deque()
-        self.done = 0
-        self.connections = 0
-        self._range_refusals = 0
-        self._prefix = 0
-        self._on_progress = on_progress
-        self._emitted_at = 0.0
-        self._emitted_done = 0
-        self._speed = 0.0
-        self._saved_at = time.monotonic()
-        self._saving: asyncio.Future[None] | None = None
-        self._bookkeeper = bookkeeper
-        self._file: PartFile | None = None
-
-    async def open(self) -> None:
-        """Open the part file and read a previous run's sidecar."""
-        self.record, self._file = await self._book(_open_part, self.request.part_path)
-
-    @property
-    def file(self) -> PartFile:
-        assert self._file is not None, "open() first"
-        return self._file
-
-    @property
-    def size(self) -> int | None:
-        return self.remote.size if self.remote else None
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.endpoint.url).hostname or "the server"
-
-    @property
-    def contiguous(self) -> int:
-        if self.whole:
-            return self.done
-        while self._prefix < len(self.pieces) and self.pieces[self._prefix].complete:
-            self._prefix += 1
-        if self._prefix == len(self.pieces):
-            return self.size or 0
-        return self.pieces[self._prefix].offset
-
-    def refuse_range(self) -> bool:
-        """Note a 200 where a 206 was asked for; False once ranges are not worth another try."""
-        self._range_refusals += 1
-        if self._range_refusals >= 2:
-            self.use_ranges = False
-        return self.use_ranges
-
-    def _book(self, func: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        return asyncio.get_running_loop().run_in_executor(self._bookkeeper, func, *args)
-
-    # -- layout -----------------------------------------------------------------------
-    async def adopt(self, remote: RemoteFile) -> None:
-        """Lay out the pieces for ``remote``, keeping what a matching sidecar recorded."""
-        check_size_and_hash(self.label, remote.size, self.request.size, None, None)
-        record, self.record = self.record, None
-        resumed = record is not None and describes(record, remote)
-        if resumed:
-            assert record is not None
-            self.piece_size = int(record["piece_size"])
-        self.pieces = layout(remote.size, self.piece_size)
-        if resumed:
-            apply_record(self.pieces, record or {})
-        await self._book(self.file.prepare, remote.size, resumed)
-        self.remote, self.whole = remote, False
-        self.done = sum(piece.filled for piece in self.pieces)
-        self._prefix = 0
-        self._emitted_done = self.done
-        self.save()
-        self.emit(force=True)
-
-    async def go_whole(self, size: int | None) -> Piece:
-        """Switch to one stream from byte 0 (no usable ranges); no resume is possible."""
-        if size is not None:
-            check_size_and_hash(self.label, size, self.request.size, None, None)
-        await self.forget()
-        self.whole = True
-        self.remote = RemoteFile(size, None, None) if size is not None else None
-        return Piece(0, size if size is not None else sys.maxsize)
-
-    async def finish_whole(self) -> None:
-        await self._book(self.file.resize, self.done)
-        self.remote = RemoteFile(self.done, None, None)
-
-    async def forget(self) -> None:
-        """Start over: no pieces, an empty part file, and the hasher told at once."""
-        self.record = None
-        self.remote = None
-        self.pieces = []
-        self.queue.clear()
-        self.done = 0
-        self._prefix = 0
-        self._emitted_done = 0
-        await self._book(_clear_part, self.file, self.sidecar)
-        self.emit(force=True)
-
-    # -- bytes and reports ------------------------------------------------------------
-    def moved(self, amount: int) -> None:
-        self.done += amount
-        if time.monotonic() - self._saved_at >= SAVE_INTERVAL:
-            self.save()
-        self.emit()
-
-    def emit(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        elapsed = now - self._emitted_at
-        if not force and elapsed < PROGRESS_INTERVAL:
-            return
-        if self._emitted_at and elapsed > 0:
-            rate = max(0.0, (self.done - self._emitted_done) / elapsed)
-            self._speed = rate if not self._speed else 0.3 * rate + 0.7 * self._speed
-        self._emitted_at, self._emitted_done = now, self.done
-        self._on_progress(
-            Progress(self.done, self.size, self._speed, self.contiguous, self.connections)
-        )
-
-    def save(self) -> None:
-        """Queue a rewrite of the sidecar, unless the previous one is still being written."""
-        self._saved_at = time.monotonic()
-        record = self._snapshot()
-        if record is not None and (self._saving is None or self._saving.done()):
-            self._saving = self._book(write_record, self.sidecar, record)
-
-    def _snapshot(self) -> ResumeRecord | None:
-        if self.whole or self.remote is None:
-            return None
-        return record_of(self.remote, self.piece_size, self.pieces)
-
-    async def close(self) -> None:
-        """Record what is on disk (for a resume) and close the part file."""
-        if self._file is not None:
-            await self._book(_close_part, self._file, self.sidecar, self._snapshot())
-
-
-def _open_part(part_path: Path) -> tuple[ResumeRecord | None, PartFile]:
-    record = load_record(part_path)
-    part_path.parent.mkdir(parents=True, exist_ok=True)
-    return record, PartFile(part_path)
-
-
-def _clear_part(file: PartFile, sidecar: Path) -> None:
-    sidecar.unlink(missing_ok=True)
-    file.clear()
-
-
-def _close_part(file: PartFile, sidecar: Path, record: ResumeRecord | None) -> None:
-    if record is not None:
-        write_record(sidecar, record)
-    file.close()
 
 
 def _bare(url: str) -> str:
@@ -347,7 +153,7 @@ class PythonEngine:
         """
         await self.start()
         assert self._bookkeeper is not None
-        transfer = _Transfer(request, on_progress, self.piece_size, self._bookkeeper)
+        transfer = Transfer(request, on_progress, self.piece_size, self._bookkeeper)
         await transfer.open()
         try:
             transfer.endpoint = await self._resolve(transfer)
@@ -367,13 +173,13 @@ class PythonEngine:
             await transfer.close()
 
     # -- the stages -------------------------------------------------------------------
-    async def _run(self, t: _Transfer) -> None:
+    async def _run(self, t: Transfer) -> None:
         # Probe and whole-file attempts restart from byte 0, so bytes never reset their budget.
         ranged = await self._with_retries(t, partial(self._probe, t), lambda: 0)
         if ranged:
             await self._fetch_pieces(t)
 
-    async def _probe(self, t: _Transfer) -> bool:
+    async def _probe(self, t: Transfer) -> bool:
         """Learn size, validators and Range support; stream the file here if ranges fail.
 
         Returns:
@@ -405,7 +211,7 @@ class PythonEngine:
             await t.finish_whole()
             return False
 
-    async def _adopt_unsatisfiable(self, t: _Transfer, response: aiohttp.ClientResponse) -> bool:
+    async def _adopt_unsatisfiable(self, t: Transfer, response: aiohttp.ClientResponse) -> bool:
         if unsatisfied_size(response) != 0:
             raise SourceError(
                 f"{t.host} refused the first byte of {t.label} (HTTP 416).",
@@ -414,7 +220,7 @@ class PythonEngine:
         await t.adopt(RemoteFile.from_headers(0, response.headers))
         return True
 
-    async def _fetch_pieces(self, t: _Transfer) -> None:
+    async def _fetch_pieces(self, t: Transfer) -> None:
         t.queue = deque(piece for piece in t.pieces if not piece.complete)
         workers = [
             asyncio.create_task(self._worker(t)) for _ in range(min(self.connections, len(t.queue)))
@@ -432,12 +238,12 @@ class PythonEngine:
             if error is not None:
                 raise error
 
-    async def _worker(self, t: _Transfer) -> None:
+    async def _worker(self, t: Transfer) -> None:
         while t.queue:
             piece = t.queue.popleft()
             await self._with_retries(t, partial(self._fetch_piece, t, piece), piece.moved)
 
-    async def _fetch_piece(self, t: _Transfer, piece: Piece) -> None:
+    async def _fetch_piece(self, t: Transfer, piece: Piece) -> None:
         headers = {"Range": f"bytes={piece.offset}-{piece.end - 1}"}
         if etag := strong(t.remote.etag if t.remote else None):
             headers["If-Range"] = etag
@@ -461,7 +267,7 @@ class PythonEngine:
 
     # -- one response -----------------------------------------------------------------
     def _get(
-        self, t: _Transfer, headers: dict[str, str]
+        self, t: Transfer, headers: dict[str, str]
     ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
         if self._session is None:
             raise EngineError("The Python download engine is not started.")
@@ -474,7 +280,7 @@ class PythonEngine:
             read_bufsize=READ_BUFSIZE,
         )
 
-    def _check(self, t: _Transfer, response: aiohttp.ClientResponse) -> None:
+    def _check(self, t: Transfer, response: aiohttp.ClientResponse) -> None:
         """Turn an answer that carries no model bytes into the right error."""
         status = response.status
         if status in (200, 206):
@@ -503,7 +309,7 @@ class PythonEngine:
         raise generic_status_error(status, _bare(t.endpoint.url), response.headers)
 
     async def _stream(
-        self, t: _Transfer, response: aiohttp.ClientResponse, piece: Piece, generation: int
+        self, t: Transfer, response: aiohttp.ClientResponse, piece: Piece, generation: int
     ) -> None:
         """Copy the body into ``piece`` chunk by chunk, never holding more than one chunk.
 
@@ -525,13 +331,13 @@ class PythonEngine:
         finally:
             t.connections -= 1
 
-    async def _throttle(self, t: _Transfer, amount: int) -> None:
+    async def _throttle(self, t: Transfer, amount: int) -> None:
         if self._bucket is not None:
             await self._bucket.take(amount)
         if t.bucket is not None:
             await t.bucket.take(amount)
 
-    async def _write(self, t: _Transfer, data: bytes, offset: int) -> None:
+    async def _write(self, t: Transfer, data: bytes, offset: int) -> None:
         # In a thread: a page-cache write is quick, but writeback to a slow or network
         # disk can block for many milliseconds, and the loop serves ComfyUI too.
         try:
@@ -546,7 +352,7 @@ class PythonEngine:
 
     # -- retries ----------------------------------------------------------------------
     async def _with_retries(
-        self, t: _Transfer, attempt: Callable[[], Awaitable[T]], moved: Callable[[], int]
+        self, t: Transfer, attempt: Callable[[], Awaitable[T]], moved: Callable[[], int]
     ) -> T:
         """Run ``attempt`` until it succeeds, retrying transient failures with backoff.
 
@@ -563,14 +369,14 @@ class PythonEngine:
                 failures = 1 if moved() > before else failures + 1
                 await self._back_off(t, exc, failures)
 
-    async def _back_off(self, t: _Transfer, exc: BaseException, failures: int) -> None:
+    async def _back_off(self, t: Transfer, exc: BaseException, failures: int) -> None:
         if not worth_retrying(exc, failures, self.max_retries):
             error = _gave_up(t, exc)
             raise error from (None if error is exc else exc)
         retry_after = retry_after_of(exc)
         await asyncio.sleep(backoff_delay(failures, cap=self.backoff_cap, retry_after=retry_after))
 
-    async def _resolve(self, t: _Transfer) -> Endpoint:
+    async def _resolve(self, t: Transfer) -> Endpoint:
         return await resolve_with_retry(
             t.request.endpoint,
             max_retries=self.max_retries,
@@ -578,7 +384,7 @@ class PythonEngine:
             label=t.label,
         )
 
-    async def _refresh(self, t: _Transfer, generation: int, exc: LinkExpiredError) -> None:
+    async def _refresh(self, t: Transfer, generation: int, exc: LinkExpiredError) -> None:
         """Ask the source for a fresh link once per run of refusals; then give up."""
         async with t.refresh_lock:
             if generation != t.generation:
@@ -590,7 +396,7 @@ class PythonEngine:
             t.refreshed = True
 
 
-def _gave_up(t: _Transfer, exc: BaseException) -> PhoenixError:
+def _gave_up(t: Transfer, exc: BaseException) -> PhoenixError:
     if isinstance(exc, TransientError):
         return exc
     return TransientError(
@@ -601,7 +407,7 @@ def _gave_up(t: _Transfer, exc: BaseException) -> PhoenixError:
     )
 
 
-def _refused(t: _Transfer, exc: LinkExpiredError) -> PhoenixError:
+def _refused(t: Transfer, exc: LinkExpiredError) -> PhoenixError:
     status = exc.status or 0
     url = _bare(t.endpoint.url)
     if status == 410:
