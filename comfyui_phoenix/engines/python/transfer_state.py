@@ -185,7 +185,7 @@ class Transfer:
         self.emit()
 
     def emit(self, *, force: bool = False) -> None:
-        """Report progress (with a smoothed speed); unless ``force``, not within ``PROGRESS_INTERVAL``."""
+        """Report progress and a smoothed speed; ``force`` skips the ``PROGRESS_INTERVAL`` wait."""
         now = time.monotonic()
         elapsed = now - self._emitted_at
         if not force and elapsed < PROGRESS_INTERVAL:
