@@ -18,6 +18,8 @@ continues from there when the server still serves the same file.
   Content-Range, Range support, strong ETags.
 - :mod:`.transfer_state`: the bookkeeping of one transfer: pieces, the contiguous
   prefix, going whole, progress reports and periodic saves.
+- :mod:`.http_errors`: the server's answers and the network's failures turned into
+  Phoenix errors.
 - :mod:`.engine`: ``PythonEngine``.
 """
 

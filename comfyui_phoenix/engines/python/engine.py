@@ -26,23 +26,17 @@ from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
 from typing import ClassVar, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 
 from ...errors import (
-    AuthError,
     DiskFullError,
     EngineError,
-    IntegrityError,
     LinkExpiredError,
-    NotFoundError,
-    PhoenixError,
     SourceError,
     TransientError,
 )
 from ...net.endpoint import Endpoint
-from ...net.http import generic_status_error
 from ...net.retry import (
     RETRYABLE,
     backoff_delay,
@@ -52,6 +46,7 @@ from ...net.retry import (
 )
 from ..base import ProgressCallback, TransferRequest
 from .bandwidth_cap import TokenBucket
+from .http_errors import check_answer, gave_up, refused
 from .pieces import Piece
 from .remote_file import RemoteFile, accepts_ranges, content_range, strong, unsatisfied_size
 from .resume_record import discard_record
@@ -65,19 +60,10 @@ CHUNK = 1 << 20
 READ_BUFSIZE = 512 << 10
 #: How often the source may change or refuse ranges before the transfer gives up.
 MAX_RESTARTS = 4
-#: Bodies that are never model bytes: an error page, a login form, an API error.
-TEXT_TYPES = frozenset(
-    {"text/html", "application/xhtml+xml", "application/json", "application/problem+json"}
-)
 
 
 class _Restart(Exception):
     """The source ignored a Range or changed the file: start over from byte 0."""
-
-
-def _bare(url: str) -> str:
-    """The URL without its query: signed links carry credentials there."""
-    return urlsplit(url)._replace(query="", fragment="").geturl()
 
 
 class PythonEngine:
@@ -191,7 +177,7 @@ class PythonEngine:
             headers["If-Range"] = etag
         generation = t.generation
         async with self._get(t, headers) as response:
-            self._check(t, response)
+            check_answer(t, response)
             if response.status == 416:
                 return await self._adopt_unsatisfiable(t, response)
             if response.status == 206:
@@ -249,7 +235,7 @@ class PythonEngine:
             headers["If-Range"] = etag
         generation = t.generation
         async with self._get(t, headers) as response:
-            self._check(t, response)
+            check_answer(t, response)
             if response.status != 206:
                 # 200: the server ignored the range or the file changed (If-Range); 416: it shrank.
                 if response.status == 200:
@@ -279,34 +265,6 @@ class PythonEngine:
             timeout=self._timeout,
             read_bufsize=READ_BUFSIZE,
         )
-
-    def _check(self, t: Transfer, response: aiohttp.ClientResponse) -> None:
-        """Turn an answer that carries no model bytes into the right error."""
-        status = response.status
-        if status in (200, 206):
-            if response.content_type.lower() in TEXT_TYPES:
-                raise IntegrityError(
-                    f"The server sent a web page or an error message instead of {t.label}.",
-                    hint="The link may need a login or a token, or it has expired; open it in a browser.",
-                    url=_bare(t.endpoint.url),
-                )
-            return
-        if status == 416:
-            return
-        if status in (401, 403, 410) or 300 <= status < 400:
-            raise LinkExpiredError(
-                f"{t.host} refused the link for {t.label} (HTTP {status}).",
-                status=status,
-                url=_bare(t.endpoint.url),
-            )
-        if status == 404:
-            raise NotFoundError(
-                f"{t.label} is not at {_bare(t.endpoint.url)} (HTTP 404).",
-                hint="The file was moved or removed at the source; check the link.",
-                status=404,
-                url=_bare(t.endpoint.url),
-            )
-        raise generic_status_error(status, _bare(t.endpoint.url), response.headers)
 
     async def _stream(
         self, t: Transfer, response: aiohttp.ClientResponse, piece: Piece, generation: int
@@ -371,7 +329,7 @@ class PythonEngine:
 
     async def _back_off(self, t: Transfer, exc: BaseException, failures: int) -> None:
         if not worth_retrying(exc, failures, self.max_retries):
-            error = _gave_up(t, exc)
+            error = gave_up(t, exc)
             raise error from (None if error is exc else exc)
         retry_after = retry_after_of(exc)
         await asyncio.sleep(backoff_delay(failures, cap=self.backoff_cap, retry_after=retry_after))
@@ -390,43 +348,7 @@ class PythonEngine:
             if generation != t.generation:
                 return
             if t.refreshed:
-                raise _refused(t, exc) from exc
+                raise refused(t, exc) from exc
             t.endpoint = await self._resolve(t)
             t.generation += 1
             t.refreshed = True
-
-
-def _gave_up(t: Transfer, exc: BaseException) -> PhoenixError:
-    if isinstance(exc, TransientError):
-        return exc
-    return TransientError(
-        f"The connection to {t.host} kept failing while {t.label} was downloading "
-        f"({type(exc).__name__}).",
-        hint="Check the network; Phoenix resumes the download when it is retried.",
-        url=_bare(t.endpoint.url),
-    )
-
-
-def _refused(t: Transfer, exc: LinkExpiredError) -> PhoenixError:
-    status = exc.status or 0
-    url = _bare(t.endpoint.url)
-    if status == 410:
-        return NotFoundError(
-            f"{t.label} is no longer available at {t.host} (HTTP 410).",
-            hint="The file was removed at the source; check the link.",
-            status=status,
-            url=url,
-        )
-    if 300 <= status < 400:
-        return SourceError(
-            f"{t.host} keeps redirecting the download of {t.label}, also with a fresh link.",
-            hint="Check the link in a browser.",
-            status=status,
-            url=url,
-        )
-    return AuthError(
-        f"{t.host} refused the download of {t.label} (HTTP {status}), also with a fresh link.",
-        hint="Check your token and that your account may download this file.",
-        status=status,
-        url=url,
-    )
