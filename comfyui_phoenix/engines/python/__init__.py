@@ -20,6 +20,8 @@ continues from there when the server still serves the same file.
   prefix, going whole, progress reports and periodic saves.
 - :mod:`.http_errors`: the server's answers and the network's failures turned into
   Phoenix errors.
+- :mod:`.stream_to_disk`: one response's body copied into its piece, chunk by chunk,
+  under the caps.
 - :mod:`.engine`: ``PythonEngine``.
 """
 

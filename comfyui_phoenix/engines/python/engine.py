@@ -8,17 +8,14 @@ not grow with the file. A small JSON sidecar ``NAME.part.phx`` records the
 file's size, its validators and the pieces already on disk; the next run
 continues from there when the server still serves the same file.
 
-Disk work stays off the event loop, which also serves ComfyUI. Chunks are
-written from worker threads: at 200 MB/s onto ext4 the loop's longest pause
-was 6-10 ms that way, against 20-25 ms with the same writes made inline
-(writeback blocks a writer now and then). Sidecar writes and truncation go to
-one bookkeeping thread (see :mod:`.transfer_state`).
+Disk work stays off the event loop, which also serves ComfyUI: chunks are
+written from worker threads (:mod:`.stream_to_disk`), sidecar writes and
+truncation go to one bookkeeping thread (:mod:`.transfer_state`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +27,6 @@ from typing import ClassVar, TypeVar
 import aiohttp
 
 from ...errors import (
-    DiskFullError,
     EngineError,
     LinkExpiredError,
     SourceError,
@@ -50,12 +46,11 @@ from .http_errors import check_answer, gave_up, refused
 from .pieces import Piece
 from .remote_file import RemoteFile, accepts_ranges, content_range, strong, unsatisfied_size
 from .resume_record import discard_record
+from .stream_to_disk import stream_into
 from .transfer_state import Transfer
 
 T = TypeVar("T")
 
-#: Largest read from a response and largest single write: bounds memory per connection.
-CHUNK = 1 << 20
 #: aiohttp's per-response buffer; reading pauses (and the stall clock stops) above twice this.
 READ_BUFSIZE = 512 << 10
 #: How often the source may change or refuse ranges before the transfer gives up.
@@ -101,7 +96,7 @@ class PythonEngine:
         self.stall_timeout = stall_timeout
         self.max_retries = max_retries
         self.backoff_cap = backoff_cap
-        self._bucket = TokenBucket(max_rate) if max_rate else None
+        self._cap = TokenBucket(max_rate) if max_rate else None
         self._bookkeeper: ThreadPoolExecutor | None = None
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=stall_timeout, sock_read=stall_timeout
@@ -139,7 +134,7 @@ class PythonEngine:
         """
         await self.start()
         assert self._bookkeeper is not None
-        transfer = Transfer(request, on_progress, self.piece_size, self._bookkeeper)
+        transfer = Transfer(request, on_progress, self.piece_size, self._bookkeeper, self._cap)
         await transfer.open()
         try:
             transfer.endpoint = await self._resolve(transfer)
@@ -191,7 +186,7 @@ class PythonEngine:
             if "Range" in headers and accepts_ranges(response) and t.refuse_range():
                 raise _Restart
             piece = await t.go_whole(response.content_length)
-            await self._stream(t, response, piece, generation)
+            await stream_into(t, response, piece, generation)
             if response.content_length is not None and piece.filled < response.content_length:
                 raise TransientError(f"{t.host} ended the download of {t.label} early.")
             await t.finish_whole()
@@ -247,7 +242,7 @@ class PythonEngine:
                 raise _Restart
             if first != piece.offset:
                 raise TransientError(f"{t.host} answered with another range than asked for.")
-            await self._stream(t, response, piece, generation)
+            await stream_into(t, response, piece, generation)
         if not piece.complete:
             raise TransientError(f"{t.host} ended a response early.")
 
@@ -265,48 +260,6 @@ class PythonEngine:
             timeout=self._timeout,
             read_bufsize=READ_BUFSIZE,
         )
-
-    async def _stream(
-        self, t: Transfer, response: aiohttp.ClientResponse, piece: Piece, generation: int
-    ) -> None:
-        """Copy the body into ``piece`` chunk by chunk, never holding more than one chunk.
-
-        ``generation`` is the link the request used: bytes from the current link end a
-        run of refusals, so the next expiry may ask the source for a fresh link again.
-        """
-        t.connections += 1
-        try:
-            while not piece.complete:
-                data = await response.content.read(min(CHUNK, piece.end - piece.offset))
-                if not data:
-                    return
-                await self._throttle(t, len(data))
-                await self._write(t, data, piece.offset)
-                piece.filled += len(data)
-                t.moved(len(data))
-                if generation == t.generation:
-                    t.refreshed = False
-        finally:
-            t.connections -= 1
-
-    async def _throttle(self, t: Transfer, amount: int) -> None:
-        if self._bucket is not None:
-            await self._bucket.take(amount)
-        if t.bucket is not None:
-            await t.bucket.take(amount)
-
-    async def _write(self, t: Transfer, data: bytes, offset: int) -> None:
-        # In a thread: a page-cache write is quick, but writeback to a slow or network
-        # disk can block for many milliseconds, and the loop serves ComfyUI too.
-        try:
-            await asyncio.to_thread(t.file.write_at, data, offset, t.file.epoch)
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-                raise DiskFullError(
-                    f"The disk filled up while {t.label} was downloading.",
-                    hint="Free some space and retry; the download resumes where it stopped.",
-                ) from None
-            raise
 
     # -- retries ----------------------------------------------------------------------
     async def _with_retries(

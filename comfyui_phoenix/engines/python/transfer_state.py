@@ -60,12 +60,15 @@ class Transfer:
         on_progress: ProgressCallback,
         piece_size: int,
         bookkeeper: Executor,
+        shared_cap: TokenBucket | None = None,
     ) -> None:
         self.request = request
         self.label = request.label or request.part_path.name.removesuffix(".part")
         self.sidecar = sidecar_path(request.part_path)
         self.piece_size = piece_size
-        self.bucket = TokenBucket(request.max_rate) if request.max_rate else None
+        own_cap = TokenBucket(request.max_rate) if request.max_rate else None
+        #: The bandwidth caps every chunk waits on: the engine's, then this transfer's.
+        self.caps = tuple(cap for cap in (shared_cap, own_cap) if cap is not None)
         self.endpoint = Endpoint("")
         self.generation = 0
         self.refreshed = False
