@@ -8,21 +8,25 @@ not grow with the file. A small JSON sidecar ``NAME.part.phx`` records the
 file's size, its validators and the pieces already on disk; the next run
 continues from there when the server still serves the same file.
 
-- :mod:`.part_file`: the part file, positional writes from worker threads, the
+One concern per file, from the bottom up:
+
+* ``part_file.py``: the part file, its positional writes from worker threads, the
   Windows fallback.
-- :mod:`.bandwidth_cap`: the token bucket behind the engine's and each transfer's rate.
-- :mod:`.pieces`: the file cut into Range-sized pieces.
-- :mod:`.resume_record`: resume after kill -9: ``NAME.part.phx``, its format, loading
-  and saving.
-- :mod:`.remote_file`: what the server said about the file: size, validators,
+* ``bandwidth_cap.py``: the token bucket behind the engine's and each transfer's rate.
+* ``pieces.py``: the file cut into Range-sized pieces.
+* ``remote_file.py``: what the server said about the file: size, validators,
   Content-Range, Range support, strong ETags.
-- :mod:`.transfer_state`: the bookkeeping of one transfer: pieces, the contiguous
+* ``resume_record.py``: resume after kill -9: ``NAME.part.phx``, its format, loading
+  and saving.
+* ``transfer_state.py``: the bookkeeping of one transfer: pieces, the contiguous
   prefix, going whole, progress reports and periodic saves.
-- :mod:`.http_errors`: the server's answers and the network's failures turned into
+* ``http_errors.py``: the server's answers and the network's failures turned into
   Phoenix errors.
-- :mod:`.stream_to_disk`: one response's body copied into its piece, chunk by chunk,
+* ``stream_to_disk.py``: one response's body copied into its piece, chunk by chunk,
   under the caps.
-- :mod:`.engine`: ``PythonEngine``.
+* ``retries.py``: capped backoff on transient failures, a fresh link on refusal.
+* ``engine.py``: :class:`PythonEngine`: the probe, the piece workers, restarts from
+  byte 0.
 """
 
 from .engine import PythonEngine

@@ -1,12 +1,10 @@
-"""The pure-Python transfer engine, for machines without aria2c.
+"""The engine: probe the file, then fetch its pieces over several connections.
 
-Several keep-alive connections fetch fixed-size pieces of the file with HTTP
-Range requests, handed out in file order so the bytes on disk grow as one
-contiguous prefix that the shared hasher can follow. Each response is streamed
-in chunks of at most 1 MiB straight into the pre-sized part file, so memory does
-not grow with the file. A small JSON sidecar ``NAME.part.phx`` records the
-file's size, its validators and the pieces already on disk; the next run
-continues from there when the server still serves the same file.
+The probe asks for byte 0 to learn the size, the validators and whether ranges
+work. If they do, pieces are handed out in file order to ``connections``
+workers, so the bytes on disk grow as one contiguous prefix that the shared
+hasher can follow; a server that ignores ranges gets one whole stream instead,
+and a file that changes at the source makes the transfer start over from byte 0.
 
 Disk work stays off the event loop, which also serves ComfyUI: chunks are
 written from worker threads (:mod:`.stream_to_disk`), sidecar writes and
@@ -17,39 +15,25 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import aiohttp
 
-from ...errors import (
-    EngineError,
-    LinkExpiredError,
-    SourceError,
-    TransientError,
-)
-from ...net.endpoint import Endpoint
-from ...net.retry import (
-    RETRYABLE,
-    backoff_delay,
-    resolve_with_retry,
-    retry_after_of,
-    worth_retrying,
-)
+from ...errors import EngineError, SourceError, TransientError
 from ..base import ProgressCallback, TransferRequest
 from .bandwidth_cap import TokenBucket
-from .http_errors import check_answer, gave_up, refused
+from .http_errors import check_answer
 from .pieces import Piece
 from .remote_file import RemoteFile, accepts_ranges, content_range, strong, unsatisfied_size
 from .resume_record import discard_record
+from .retries import Retries
 from .stream_to_disk import stream_into
 from .transfer_state import Transfer
-
-T = TypeVar("T")
 
 #: aiohttp's per-response buffer; reading pauses (and the stall clock stops) above twice this.
 READ_BUFSIZE = 512 << 10
@@ -94,8 +78,7 @@ class PythonEngine:
         self.connections = connections
         self.piece_size = piece_size
         self.stall_timeout = stall_timeout
-        self.max_retries = max_retries
-        self.backoff_cap = backoff_cap
+        self._retries = Retries(max_retries, backoff_cap)
         self._cap = TokenBucket(max_rate) if max_rate else None
         self._bookkeeper: ThreadPoolExecutor | None = None
         self._timeout = aiohttp.ClientTimeout(
@@ -137,7 +120,7 @@ class PythonEngine:
         transfer = Transfer(request, on_progress, self.piece_size, self._bookkeeper, self._cap)
         await transfer.open()
         try:
-            transfer.endpoint = await self._resolve(transfer)
+            transfer.endpoint = await self._retries.resolve(transfer)
             for _ in range(MAX_RESTARTS + 1):
                 try:
                     await self._run(transfer)
@@ -156,7 +139,7 @@ class PythonEngine:
     # -- the stages -------------------------------------------------------------------
     async def _run(self, t: Transfer) -> None:
         # Probe and whole-file attempts restart from byte 0, so bytes never reset their budget.
-        ranged = await self._with_retries(t, partial(self._probe, t), lambda: 0)
+        ranged = await self._retries.run(t, partial(self._probe, t), lambda: 0)
         if ranged:
             await self._fetch_pieces(t)
 
@@ -222,7 +205,7 @@ class PythonEngine:
     async def _worker(self, t: Transfer) -> None:
         while t.queue:
             piece = t.queue.popleft()
-            await self._with_retries(t, partial(self._fetch_piece, t, piece), piece.moved)
+            await self._retries.run(t, partial(self._fetch_piece, t, piece), piece.moved)
 
     async def _fetch_piece(self, t: Transfer, piece: Piece) -> None:
         headers = {"Range": f"bytes={piece.offset}-{piece.end - 1}"}
@@ -260,48 +243,3 @@ class PythonEngine:
             timeout=self._timeout,
             read_bufsize=READ_BUFSIZE,
         )
-
-    # -- retries ----------------------------------------------------------------------
-    async def _with_retries(
-        self, t: Transfer, attempt: Callable[[], Awaitable[T]], moved: Callable[[], int]
-    ) -> T:
-        """Run ``attempt`` until it succeeds, retrying transient failures with backoff.
-
-        The failure count resets whenever an attempt moved bytes (``moved`` grew).
-        """
-        failures = 0
-        while True:
-            generation, before = t.generation, moved()
-            try:
-                return await attempt()
-            except LinkExpiredError as exc:
-                await self._refresh(t, generation, exc)
-            except RETRYABLE as exc:
-                failures = 1 if moved() > before else failures + 1
-                await self._back_off(t, exc, failures)
-
-    async def _back_off(self, t: Transfer, exc: BaseException, failures: int) -> None:
-        if not worth_retrying(exc, failures, self.max_retries):
-            error = gave_up(t, exc)
-            raise error from (None if error is exc else exc)
-        retry_after = retry_after_of(exc)
-        await asyncio.sleep(backoff_delay(failures, cap=self.backoff_cap, retry_after=retry_after))
-
-    async def _resolve(self, t: Transfer) -> Endpoint:
-        return await resolve_with_retry(
-            t.request.endpoint,
-            max_retries=self.max_retries,
-            backoff_cap=self.backoff_cap,
-            label=t.label,
-        )
-
-    async def _refresh(self, t: Transfer, generation: int, exc: LinkExpiredError) -> None:
-        """Ask the source for a fresh link once per run of refusals; then give up."""
-        async with t.refresh_lock:
-            if generation != t.generation:
-                return
-            if t.refreshed:
-                raise refused(t, exc) from exc
-            t.endpoint = await self._resolve(t)
-            t.generation += 1
-            t.refreshed = True
