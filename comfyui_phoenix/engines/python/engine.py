@@ -29,7 +29,13 @@ from ..base import ProgressCallback, TransferRequest
 from .bandwidth_cap import TokenBucket
 from .http_errors import check_answer
 from .pieces import Piece
-from .remote_file import RemoteFile, accepts_ranges, content_range, strong, unsatisfied_size
+from .remote_file import (
+    RemoteFile,
+    accepts_ranges,
+    content_range,
+    range_headers,
+    unsatisfied_size,
+)
 from .resume_record import discard_record
 from .retries import Retries
 from .stream_to_disk import stream_into
@@ -150,9 +156,7 @@ class PythonEngine:
             True when the pieces are to be fetched with ranges, False when done.
         """
         record = t.record or {}
-        headers = {"Range": "bytes=0-0"} if t.use_ranges else {}
-        if t.use_ranges and (etag := strong(record.get("etag"))):
-            headers["If-Range"] = etag
+        headers = range_headers(0, 0, record.get("etag")) if t.use_ranges else {}
         generation = t.generation
         async with self._get(t, headers) as response:
             check_answer(t, response)
@@ -208,9 +212,7 @@ class PythonEngine:
             await self._retries.run(t, partial(self._fetch_piece, t, piece), piece.moved)
 
     async def _fetch_piece(self, t: Transfer, piece: Piece) -> None:
-        headers = {"Range": f"bytes={piece.offset}-{piece.end - 1}"}
-        if etag := strong(t.remote.etag if t.remote else None):
-            headers["If-Range"] = etag
+        headers = range_headers(piece.offset, piece.end - 1, t.remote.etag if t.remote else None)
         generation = t.generation
         async with self._get(t, headers) as response:
             check_answer(t, response)

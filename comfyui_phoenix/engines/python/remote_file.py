@@ -60,6 +60,16 @@ def accepts_ranges(response: aiohttp.ClientResponse) -> bool:
     return "bytes" in response.headers.get("Accept-Ranges", "").lower()
 
 
-def strong(etag: str | None) -> str | None:
-    """``etag`` when it is strong, the only kind ``If-Range`` may carry."""
+def range_headers(first: int, last: int, etag: str | None) -> dict[str, str]:
+    """Headers asking for bytes ``first`` to ``last`` (inclusive), of ``etag``'s file alone.
+
+    The If-Range goes only with a strong ``etag``, the only kind it may carry.
+    """
+    headers = {"Range": f"bytes={first}-{last}"}
+    if strong := _strong(etag):
+        headers["If-Range"] = strong
+    return headers
+
+
+def _strong(etag: str | None) -> str | None:
     return etag if etag and not etag.startswith("W/") else None
