@@ -5,9 +5,9 @@ says are on disk), follows the contiguous prefix the shared hasher may read,
 falls back to one whole stream when the server refuses ranges, and reports
 progress and saves its record at a steady pace while bytes arrive.
 
-Sidecar writes and truncation go to the engine's one bookkeeping thread, which
-keeps them in order and off the event loop; a single close of a file truncated
-to zero took 35 ms on ext4, which flushes such files on close.
+Record writes and truncation leave the event loop for the engine's one
+bookkeeping thread: a single close of a file truncated to zero took 35 ms on
+ext4, which flushes such files on close.
 """
 
 from __future__ import annotations
