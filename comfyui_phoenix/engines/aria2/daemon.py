@@ -58,7 +58,13 @@ def _child_env(home: Path) -> dict[str, str]:
 
 
 def _die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that has Linux send aria2c SIGTERM when Phoenix dies, even by SIGKILL.
+    """A ``preexec_fn`` that has Linux kill aria2c the moment Phoenix dies, even by SIGKILL.
+
+    SIGKILL, not SIGTERM: an idle aria2c notices a SIGTERM only when its event loop
+    next wakes, up to a second later, and its graceful halt then rewrites the control
+    file. By then the file lock died with Phoenix, and another process may be writing
+    that part file. Killed, aria2c loses at most a second of resume data
+    (``auto-save-interval``); Phoenix itself, when it can, stops aria2c gracefully.
 
     The signal fires when the *thread* that forked the child ends, so the child is
     spawned from the event loop's thread, which lives as long as the engine.
@@ -74,7 +80,7 @@ def _die_with_parent() -> Callable[[], None] | None:
         return None
 
     def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return preexec
 
