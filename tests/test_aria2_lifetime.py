@@ -2,7 +2,8 @@
 
 Real ``phoenix fetch`` processes against a throttled local file host: however a
 CLI ends, no aria2c of it stays behind, and a CLI killed mid-file followed by
-another on the same file leaves one writer of ``NAME.part`` at every moment.
+another on the same file leaves one writer of ``NAME.part`` at every moment. An
+aria2c that outlived its Phoenix anyway is killed before the next transfer.
 """
 
 from __future__ import annotations
@@ -10,17 +11,23 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import psutil
 import pytest
+from peers.endpoints import Scripted
 from peers.files import FileServer
 from peers.models import LORA, safetensors_bytes
+
+from comfyui_phoenix.engines.aria2 import Aria2Engine
+from comfyui_phoenix.engines.base import Progress, TransferRequest
 
 pytestmark = [
     pytest.mark.aria2,
@@ -215,3 +222,70 @@ def test_a_killed_cli_and_the_next_never_write_one_part_together(
     assert later.returncode == 0, errors
     assert fetches.final.read_bytes() == data
     assert len(watch.most) <= 1, f"aria2c processes {sorted(watch.most)} wrote one part file"
+
+
+@pytest.fixture
+def stray(tmp_path: Path) -> Iterator[Callable[[str], int]]:
+    """Starts an aria2c whose parent exits at once, and which names this test as its owner.
+
+    The owner named lives on, so aria2c's own ``--stop-with-process`` never fires: the
+    process stays until someone kills it, as a Phoenix's would where no parent-death
+    signal exists.
+    """
+    pids: list[int] = []
+    spawn = (
+        "import subprocess, sys\n"
+        "child = subprocess.Popen(sys.argv[1:], start_new_session=True,\n"
+        "    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(child.pid)\n"
+    )
+
+    def start(home_name: str) -> int:
+        home = tmp_path / home_name
+        home.mkdir()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        (home / "aria2.conf").write_text(f"enable-rpc=true\nrpc-listen-port={port}\n")
+        argv = [
+            "aria2c",
+            f"--conf-path={home / 'aria2.conf'}",
+            f"--stop-with-process={os.getpid()}",
+        ]
+        launched = subprocess.run(
+            [sys.executable, "-c", spawn, *argv], capture_output=True, text=True, check=True
+        )
+        pids.append(int(launched.stdout))
+        until(lambda: running(pids[-1]), 5, "the stray aria2c ran")
+        return pids[-1]
+
+    yield start
+    for pid in pids:
+        with suppress(psutil.Error):
+            psutil.Process(pid).kill()
+
+
+async def test_a_transfer_first_kills_the_aria2c_of_a_phoenix_that_died(
+    stray: Callable[[str], int], file_server: FileServer, tmp_path: Path
+) -> None:
+    orphan = stray("phoenix-aria2-left")
+    foreign = stray("not-phoenix")
+    data = payload(MiB)
+    file_server.add(NAME, data)
+    url = f"{file_server.base_url}/files/{NAME}"  # type: ignore[attr-defined]
+    part = tmp_path / "models" / f"{NAME}.part"
+    orphan_seen: list[bool] = []
+
+    def record(_: Progress) -> None:
+        orphan_seen.append(running(orphan))
+
+    engine = Aria2Engine(runtime_dir=tmp_path / "run", poll_interval=0.1)
+    try:
+        await engine.transfer(TransferRequest(part, Scripted(url)), record)
+        assert engine.pid is not None  # its own aria2c is not an orphan
+    finally:
+        await engine.close()
+
+    assert part.read_bytes() == data
+    assert orphan_seen and not any(orphan_seen)  # gone before the first byte arrived
+    assert running(foreign)  # an aria2c Phoenix did not start is none of its business

@@ -10,6 +10,7 @@ only fills ``NAME.part`` and the shared pipeline does the rest. Where things are
 - ``options.py``: the daemon's global options and each download's own (headers included).
 - ``downloads.py``: one download inside aria2c: added, followed, abandoned or forgotten.
 - ``progress.py``: progress from aria2's status answers, and the poll pacing.
+- ``orphans.py``: aria2c processes of a Phoenix that died, killed before the next transfer.
 - ``failures.py``: aria2's error codes and HTTP statuses as Phoenix errors and a next step.
 """
 

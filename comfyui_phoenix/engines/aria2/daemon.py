@@ -4,7 +4,8 @@ The RPC secret reaches aria2c through a 0600 configuration file in a 0700
 directory (deleted as soon as the RPC answers), never on the command line
 (``/proc/PID/cmdline`` is world readable) nor in the child's environment. aria2's
 own console lines name URLs (signed ones carry ``sig=``/``token=`` values), so
-every line is redacted before it is logged.
+every line is redacted before it is logged. What the command line does carry is
+the pid of the Phoenix that owns the child, so an orphan can be told by anyone.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 #: Proxy settings are the only part of our environment aria2c inherits.
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 _PR_SET_PDEATHSIG = 1
+#: The private directory of each aria2c Phoenix starts is named so.
+HOME_PREFIX = "phoenix-aria2-"
+_CONF_OPTION = "--conf-path="
+_OWNER_OPTION = "--stop-with-process="
 
 
 def free_port() -> int:
@@ -55,6 +60,27 @@ def _child_env(home: Path) -> dict[str, str]:
     if sys.platform == "win32":
         env["SYSTEMROOT"] = os.environ.get("SYSTEMROOT", "")  # sockets need it on Windows
     return env
+
+
+def command(executable: str, conf: Path) -> list[str]:
+    """aria2c's command line: its private configuration, and Phoenix as its owner.
+
+    The owner is named here, not in the configuration file, so that any process can
+    tell whose aria2c this is from its command line (see :func:`owner_of`).
+    """
+    return [executable, f"{_CONF_OPTION}{conf}", f"{_OWNER_OPTION}{os.getpid()}"]
+
+
+def owner_of(cmdline: Sequence[str]) -> int | None:
+    """The pid of the Phoenix that started an aria2c with ``cmdline``; None if none did."""
+    conf, owner = _value(cmdline, _CONF_OPTION), _value(cmdline, _OWNER_OPTION)
+    if not Path(conf).parent.name.startswith(HOME_PREFIX) or not owner.isdigit():
+        return None
+    return int(owner)
+
+
+def _value(cmdline: Sequence[str], option: str) -> str:
+    return next((arg.removeprefix(option) for arg in cmdline if arg.startswith(option)), "")
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -139,12 +165,12 @@ class Daemon:
         """
         if runtime_dir is not None:
             runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        home = Path(tempfile.mkdtemp(prefix="phoenix-aria2-", dir=runtime_dir))  # 0700
+        home = Path(tempfile.mkdtemp(prefix=HOME_PREFIX, dir=runtime_dir))  # 0700
         conf = home / "aria2.conf"
         _write_private(conf, "".join(f"{key}={value}\n" for key, value in options.items()))
         try:
             process = subprocess.Popen(
-                [executable, f"--conf-path={conf}"],
+                command(executable, conf),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

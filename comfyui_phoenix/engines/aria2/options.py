@@ -7,7 +7,6 @@ never touch the disk or the command line.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from ...errors import SourceError
@@ -30,13 +29,16 @@ def daemon_options(
     max_tries: int,
     retry_wait: int,
 ) -> dict[str, str]:
-    """Global options, all in the configuration file; per-download ones go over RPC."""
+    """Global options, all in the configuration file; per-download ones go over RPC.
+
+    The owner (``--stop-with-process``) is on the command line instead: see
+    :func:`.daemon.command`.
+    """
     return {
         "enable-rpc": "true",
         "rpc-listen-all": "false",
         "rpc-listen-port": str(port),
         "rpc-secret": secret,
-        "stop-with-process": str(os.getpid()),
         # Phoenix names, resumes and replaces files itself.
         "auto-file-renaming": "false",
         "allow-overwrite": "true",
