@@ -4,7 +4,7 @@ Steps, in order (each one logged and recorded in ``boot-report.json``):
 
 1. ``settings``: every variable validated; a bad one stops the boot, naming it. Then the
    boot marker is touched: files in ``/tmp`` changed after it are this run's.
-2. ``gpu``: NVML and the image's PyTorch checked against each other (:mod:`comfyui_phoenix.doctor`).
+2. ``gpu``: NVML and the image's PyTorch checked against each other (:mod:`comfyui_phoenix.gpu_check`).
 3. ``storage``: volume or ephemeral layout, ``extra_model_paths.yaml``, ``runtime.env``.
 4. ``secrets``: ``secrets.json`` (0600) for the extension; no child sees a token.
 5. ``installs``: ``COMFY_CUSTOM_NODE_GIT_URLS`` and ``EXTRA_PYTHON_PACKAGES`` under the constraints.
@@ -40,8 +40,8 @@ from typing import TextIO
 import aiohttp
 
 from comfyui_phoenix import __version__
-from comfyui_phoenix.doctor import GIB, DoctorReport
 from comfyui_phoenix.errors import ConfigError, PhoenixError
+from comfyui_phoenix.gpu_check import GIB, DoctorReport
 from comfyui_phoenix.security.cleanup import CleanupReport, mark_boot, paranoid_storage
 from comfyui_phoenix.security.gate import ProbeResult, probe_gate
 from comfyui_phoenix.security.redact import SecretRegistry

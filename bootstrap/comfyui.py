@@ -12,8 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from comfyui_phoenix.doctor import (
-    DoctorReport,
+from comfyui_phoenix.folders import MODEL_EXTENSIONS
+from comfyui_phoenix.gpu_check import DoctorReport
+from comfyui_phoenix.settings import Settings, split_list
+
+from .launch_flags import (
     FlagChoice,
     choose_comfy_flags,
     explain_omitted_flags,
@@ -22,9 +25,6 @@ from comfyui_phoenix.doctor import (
     parse_user_args,
     yield_to_user_args,
 )
-from comfyui_phoenix.folders import MODEL_EXTENSIONS
-from comfyui_phoenix.settings import Settings, split_list
-
 from .paths import BootOptions, BootPaths
 from .storage import StorageLayout
 

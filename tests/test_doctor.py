@@ -1,4 +1,4 @@
-"""The GPU compatibility check and the launch-flag table (comfyui_phoenix.doctor)."""
+"""The GPU compatibility check (comfyui_phoenix.gpu_check) and the launch-flag table (bootstrap.launch_flags)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from comfyui_phoenix.doctor import (
-    GIB,
-    Check,
-    DoctorReport,
+from bootstrap.launch_flags import (
     FlagChoice,
-    check_compatibility,
     choose_comfy_flags,
     explain_omitted_flags,
     filter_known_flags,
+    yield_to_user_args,
+)
+from comfyui_phoenix.gpu_check import (
+    GIB,
+    Check,
+    DoctorReport,
+    check_compatibility,
     format_report,
     parse_cuda_version,
     parse_torch_probe,
     probe_torch,
     report_ok,
-    yield_to_user_args,
 )
 
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR")
@@ -160,7 +162,7 @@ def test_torch_probe_runs_in_a_child_and_reports_failure() -> None:
 
 
 def test_gather_on_a_machine_without_a_gpu_explains_itself() -> None:
-    from comfyui_phoenix.doctor import gather, read_nvml
+    from comfyui_phoenix.gpu_check import gather, read_nvml
 
     if read_nvml().devices:
         pytest.skip("this machine has a GPU")

@@ -361,14 +361,14 @@ def _run_cleanup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from .. import doctor
+    from .. import gpu_check
 
-    report = doctor.gather()
+    report = gpu_check.gather()
     if args.json:
         print(json.dumps(_jsonable(report), indent=2, default=str))
     else:
-        print(doctor.format_report(report))
-    return 0 if doctor.report_ok(report) else EXIT_FAILED
+        print(gpu_check.format_report(report))
+    return 0 if gpu_check.report_ok(report) else EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

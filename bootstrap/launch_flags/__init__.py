@@ -1,0 +1,32 @@
+"""ComfyUI's launch flags in the container: which ones this GPU gets, and which survive.
+
+- :mod:`.arch_profiles`: what each architecture (sm_80 to sm_120) can do that changes
+  the flags: fp8 tensor cores, SageAttention 2 kernels.
+- :mod:`.choice`: :class:`FlagChoice`, and the flags chosen for one GPU with their
+  reasons (and why the expected ones are left out).
+- :mod:`.help_filter`: keep only what the installed ComfyUI's ``--help`` knows.
+- :mod:`.user_args`: ``COMFYUI_ARGS``, and the chosen flags that give way to it
+  (ComfyUI's mutually exclusive groups).
+
+:mod:`bootstrap.comfyui` puts them together into the launch plan.
+"""
+
+from .arch_profiles import ARCH_PROFILES, ArchProfile, arch_profile
+from .choice import FLUX_RESIDENT_VRAM, FlagChoice, choose_comfy_flags, explain_omitted_flags
+from .help_filter import filter_known_flags, known_flags
+from .user_args import EXCLUSIVE_GROUPS, parse_user_args, yield_to_user_args
+
+__all__ = [
+    "ARCH_PROFILES",
+    "EXCLUSIVE_GROUPS",
+    "FLUX_RESIDENT_VRAM",
+    "ArchProfile",
+    "FlagChoice",
+    "arch_profile",
+    "choose_comfy_flags",
+    "explain_omitted_flags",
+    "filter_known_flags",
+    "known_flags",
+    "parse_user_args",
+    "yield_to_user_args",
+]

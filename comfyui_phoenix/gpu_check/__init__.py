@@ -1,0 +1,46 @@
+"""The GPU check: GPU, driver and PyTorch compatibility, for ``phoenix doctor`` and the boot.
+
+- :mod:`.compatibility`: the rules, as pure functions over plain facts (driver floors per
+  CUDA version, the first CUDA per architecture, cubin and PTX compatibility), and
+  :class:`Check`, one verdict.
+- :mod:`.report`: :class:`DoctorReport` (devices, driver, PyTorch, checks) and its JSON
+  form; :func:`build_report` runs the rules over the facts.
+- :mod:`.probes`: reading this machine (NVML, the PyTorch probe in a child process) and
+  :func:`gather`.
+- :mod:`.text_report`: the report for a terminal and the verdict ``phoenix doctor`` exits with.
+"""
+
+from .compatibility import (
+    Check,
+    arch_capability,
+    check_compatibility,
+    parse_cuda_version,
+)
+from .probes import (
+    gather,
+    parse_torch_probe,
+    probe_torch,
+    read_nvml,
+    torch_probe_argv,
+)
+from .report import GIB, DoctorReport, GpuDevice, TorchInfo, build_report
+from .text_report import format_report, report_ok
+
+__all__ = [
+    "GIB",
+    "Check",
+    "DoctorReport",
+    "GpuDevice",
+    "TorchInfo",
+    "arch_capability",
+    "build_report",
+    "check_compatibility",
+    "format_report",
+    "gather",
+    "parse_cuda_version",
+    "parse_torch_probe",
+    "probe_torch",
+    "read_nvml",
+    "report_ok",
+    "torch_probe_argv",
+]
