@@ -504,8 +504,7 @@ class Boot:
                 ready_probe=http_probe(self._http(), url, bearer=bearer),
             )
         )
-        perf = [" ".join(f.argv) for f in plan.kept if f.flag not in _BASE_FLAG_NAMES]
-        chosen = ", ".join(perf) if perf else "no performance flags"
+        chosen = ", ".join(" ".join(f.argv) for f in plan.chosen_flags) or "no performance flags"
         return Outcome("ok", f"starting on port {self.options.comfyui_port} with {chosen}")
 
     async def _comfyui_help(self) -> str | None:
@@ -526,7 +525,7 @@ class Boot:
 
     def _log_flags(self, plan: LaunchPlan) -> None:
         for choice in plan.kept:
-            if choice.flag in _BASE_FLAG_NAMES:
+            if choice.base:
                 self.log.debug("comfyui", f"{' '.join(choice.argv)}: {choice.reason}")
             else:
                 self.log.info("comfyui", f"{' '.join(choice.argv)}: {choice.reason}")
@@ -645,9 +644,7 @@ class Boot:
             return f"http://{options.listen}:{port}"
 
         flags = " ".join(
-            " ".join(f.argv)
-            for f in (self.launch.kept if self.launch else [])
-            if f.flag not in _BASE_FLAG_NAMES
+            " ".join(f.argv) for f in (self.launch.chosen_flags if self.launch else [])
         )
         user = self.credentials.username if self.credentials else "?"
         fb_state = "up" if "filebrowser" in self.services else "not started"
@@ -687,20 +684,6 @@ class Boot:
         if layout.user_data_on_tmpfs:
             return f"{OK} inputs, outputs, temp and workflows on tmpfs; no metadata in images"
         return f"{WARN} not guaranteed: inputs, outputs and workflows go to disk (see storage)"
-
-
-_BASE_FLAG_NAMES = frozenset(
-    {
-        "--listen",
-        "--port",
-        "--disable-auto-launch",
-        "--extra-model-paths-config",
-        "--input-directory",
-        "--output-directory",
-        "--temp-directory",
-        "--user-directory",
-    }
-)
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:

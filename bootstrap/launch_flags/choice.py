@@ -22,19 +22,28 @@ class FlagChoice:
 
     ``values_are_choices``: the values are names from a fixed list (``--fast``'s
     optimisations), so they must also appear in ``--help`` for the flag to be kept.
+    ``base``: one of the flags every container start has (paths, ports, the database),
+    as opposed to one chosen for this GPU or these settings; the boot log and its
+    summary name only the chosen ones.
     """
 
     flag: str
     reason: str
     values: tuple[str, ...] = ()
     values_are_choices: bool = False
+    base: bool = False
 
     @property
     def argv(self) -> list[str]:
         return [self.flag, *self.values]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"flag": self.flag, "values": list(self.values), "reason": self.reason}
+        return {
+            "flag": self.flag,
+            "values": list(self.values),
+            "reason": self.reason,
+            "base": self.base,
+        }
 
 
 #: bf16 FLUX.1-dev (23.8 GB) + fp16 T5-XXL (9.5 GB) + CLIP-L and VAE, about 33.7 GB
