@@ -1,7 +1,8 @@
 """The GPU check: GPU, driver and PyTorch compatibility, for ``phoenix doctor`` and the boot.
 
-- :mod:`.compatibility`: the rules, as pure functions over plain facts (driver floors per
-  CUDA version, the first CUDA per architecture, cubin and PTX compatibility), and
+- :mod:`.cuda_tables`: the facts the rules use: driver floors per CUDA version, the
+  first CUDA per architecture, architecture names, cubin and PTX compatibility.
+- :mod:`.compatibility`: the rules, as pure functions over plain facts, and
   :class:`Check`, one verdict.
 - :mod:`.report`: :class:`DoctorReport` (devices, driver, PyTorch, checks) and its JSON
   form; :func:`build_report` runs the rules over the facts.
@@ -10,12 +11,8 @@
 - :mod:`.text_report`: the report for a terminal and the verdict ``phoenix doctor`` exits with.
 """
 
-from .compatibility import (
-    Check,
-    arch_capability,
-    check_compatibility,
-    parse_cuda_version,
-)
+from .compatibility import Check, check_compatibility
+from .cuda_tables import arch_capability, parse_cuda_version
 from .probes import (
     gather,
     parse_torch_probe,

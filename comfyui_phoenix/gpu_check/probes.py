@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .compatibility import parse_cuda_version
+from .cuda_tables import parse_cuda_version
 from .report import DoctorReport, GpuDevice, TorchInfo, build_report
 
 

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .compatibility import Check, arch_name, check_compatibility
+from .compatibility import Check, check_compatibility
+from .cuda_tables import arch_name
 
 GIB = 1 << 30
 
