@@ -173,6 +173,35 @@ def test_gather_on_a_machine_without_a_gpu_explains_itself() -> None:
     json.dumps(report.to_dict())  # JSON-ready for `phoenix doctor --json`
 
 
+def test_nvml_s_reason_is_said_once() -> None:
+    text = format_report(DoctorReport.from_dict({"nvml_error": "NVML says: Driver Not Loaded"}))
+    assert "No NVIDIA GPU is visible to this machine (NVML says: Driver Not Loaded)." in text
+    assert text.count("Driver Not Loaded") == 1
+
+
+def doctor(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``phoenix doctor`` as a process, with none of this machine's Phoenix settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")}
+    return subprocess.run(
+        [sys.executable, "-m", "comfyui_phoenix.surfaces.cli", "doctor", *args],
+        env={**clean, "PHOENIX_RUNTIME_ENV": os.devnull, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_doctor_without_a_gpu_says_why_in_one_phrase() -> None:
+    from comfyui_phoenix.gpu_check import read_nvml
+
+    if read_nvml().devices:
+        pytest.skip("this machine has a GPU")
+    done = doctor()
+    assert "No NVIDIA GPU" in done.stdout
+    assert "NVML: NVML" not in done.stdout
+
+
 @needs_comfyui
 def test_torch_probe_in_the_real_comfyui_python() -> None:
     info = probe_torch(str(COMFYUI_PYTHON))

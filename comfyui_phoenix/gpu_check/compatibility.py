@@ -39,6 +39,7 @@ def check_compatibility(
     driver_version: str | None,
     *,
     torch_cuda_available: bool | None = None,
+    no_gpu_reason: str | None = None,
 ) -> list[Check]:
     """Can this PyTorch run on this GPU with this driver?
 
@@ -51,16 +52,19 @@ def check_compatibility(
         torch_cuda_available: ``torch.cuda.is_available()`` when known. A driver older
             than PyTorch's CUDA can still work through NVIDIA's forward-compatibility
             libraries (data-center GPUs); CUDA initialising proves it does.
+        no_gpu_reason: why NVML found no GPU, in its words (``"NVML says: Driver Not
+            Loaded"``), for the ``gpu`` check to repeat.
 
     Returns:
         The checks in order: ``gpu``, then ``arch`` and ``driver`` when there is a GPU.
     """
     if device_capability is None:
+        reason = f" ({no_gpu_reason})" if no_gpu_reason else ""
         return [
             Check(
                 "gpu",
                 False,
-                "No NVIDIA GPU is visible to this machine.",
+                f"No NVIDIA GPU is visible to this machine{reason}.",
                 "Deploy on a GPU pod (an RTX 5090 needs a host with driver ≥ R570), "
                 "or set PHOENIX_CPU_MODE=true to try the image on the CPU.",
             )

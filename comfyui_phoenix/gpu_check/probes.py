@@ -31,15 +31,15 @@ def read_nvml() -> NvmlInfo:
     try:
         import pynvml
     except ImportError:
-        return NvmlInfo(error="pynvml (nvidia-ml-py) is not installed")
+        return NvmlInfo(error="NVML could not be asked: nvidia-ml-py (pynvml) is not installed")
     try:
         pynvml.nvmlInit()
     except pynvml.NVMLError as exc:
-        return NvmlInfo(error=f"NVML: {exc}")
+        return NvmlInfo(error=f"NVML says: {exc}")
     try:
         return _read_nvml_devices(pynvml)
     except pynvml.NVMLError as exc:
-        return NvmlInfo(error=f"NVML: {exc}")
+        return NvmlInfo(error=f"NVML says: {exc}")
     finally:
         pynvml.nvmlShutdown()
 

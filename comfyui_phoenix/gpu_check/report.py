@@ -145,6 +145,7 @@ def build_report(
         driver_cuda,
         driver_version,
         torch_cuda_available=torch.cuda_available,
+        no_gpu_reason=nvml_error,
     )
     if torch.error:
         checks.insert(

@@ -11,8 +11,6 @@ def format_report(report: DoctorReport) -> str:
     for device in report.devices:
         vram = f", {device.vram_total / GIB:.1f} GiB" if device.vram_total else ""
         lines.append(f"GPU {device.index}: {device.name} ({device.arch}{vram})")
-    if not report.devices and report.nvml_error:
-        lines.append(f"NVML: {report.nvml_error}")
     if report.driver_version:
         lines.append(f"Driver {report.driver_version} (CUDA {report.driver_cuda or '?'})")
     torch = report.torch
