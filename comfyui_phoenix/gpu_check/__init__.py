@@ -2,8 +2,9 @@
 
 - :mod:`.cuda_tables`: the facts the rules use: driver floors per CUDA version, the
   first CUDA per architecture, architecture names, cubin and PTX compatibility.
-- :mod:`.compatibility`: the rules, as pure functions over plain facts, and
-  :class:`Check`, one verdict.
+- :mod:`.compatibility`: the rules, as pure functions over plain facts; :class:`Check`,
+  one verdict; :class:`Place`, the container or a local install, which decides what a
+  missing GPU means and what a fix says.
 - :mod:`.report`: :class:`DoctorReport` (devices, driver, PyTorch, checks) and its JSON
   form; :func:`build_report` runs the rules over the facts.
 - :mod:`.probes`: reading this machine (NVML, the PyTorch probe in a child process) and
@@ -11,7 +12,7 @@
 - :mod:`.text_report`: the report for a terminal and the verdict ``phoenix doctor`` exits with.
 """
 
-from .compatibility import Check, check_compatibility
+from .compatibility import CONTAINER, Check, Place, check_compatibility
 from .cuda_tables import arch_capability, parse_cuda_version
 from .probes import (
     gather,
@@ -24,10 +25,12 @@ from .report import GIB, DoctorReport, GpuDevice, TorchInfo, build_report
 from .text_report import format_report, report_ok
 
 __all__ = [
+    "CONTAINER",
     "GIB",
     "Check",
     "DoctorReport",
     "GpuDevice",
+    "Place",
     "TorchInfo",
     "arch_capability",
     "build_report",

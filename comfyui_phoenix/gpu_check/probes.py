@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .compatibility import CONTAINER, Place
 from .cuda_tables import parse_cuda_version
 from .report import DoctorReport, GpuDevice, TorchInfo, build_report
 
@@ -137,9 +138,21 @@ def probe_torch(
 
 
 def gather(
-    python: str = sys.executable, *, env: Mapping[str, str] | None = None, timeout: float = 120
+    python: str = sys.executable,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    place: Place = CONTAINER,
 ) -> DoctorReport:
-    """Read NVML and probe PyTorch, then check them against each other (blocking)."""
+    """Read NVML and probe PyTorch, then check them against each other (blocking).
+
+    Args:
+        python: the interpreter whose PyTorch is probed.
+        env: the probe's environment; None: this process's.
+        timeout: seconds the probe may take.
+        place: where this runs (the container unless told otherwise): it decides what a
+            missing GPU means and what each fix says.
+    """
     nvml = read_nvml()
     torch = probe_torch(python, env=env, timeout=timeout)
     return build_report(
@@ -148,4 +161,5 @@ def gather(
         driver_cuda=nvml.driver_cuda,
         nvml_error=nvml.error,
         torch=torch,
+        place=place,
     )

@@ -13,10 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .compatibility import Check, check_compatibility
+from .compatibility import CONTAINER, Check, Place, check_compatibility, check_torch_import
 from .cuda_tables import arch_name
 
 GIB = 1 << 30
+
+#: What the probe reports when the Python it runs has no torch at all.
+TORCH_NOT_INSTALLED = "ModuleNotFoundError: No module named 'torch'"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,16 @@ class TorchInfo:
     cuda_available: bool | None = None
     sage_version: str | None = None
     error: str | None = None
+
+    @property
+    def imported(self) -> bool:
+        """False when the probe could not import torch at all (it then knows nothing else)."""
+        return not (self.error and self.version is None)
+
+    @property
+    def not_installed(self) -> bool:
+        """torch is not installed in the probed Python (rather than installed and broken)."""
+        return (self.error or "").startswith(TORCH_NOT_INSTALLED)
 
     @property
     def sage_available(self) -> bool:
@@ -135,8 +148,12 @@ def build_report(
     driver_cuda: str | None,
     nvml_error: str | None,
     torch: TorchInfo,
+    place: Place = CONTAINER,
 ) -> DoctorReport:
-    """Put the gathered facts together and run :func:`check_compatibility` on GPU 0."""
+    """Put the gathered facts together and run :func:`check_compatibility` on GPU 0.
+
+    ``place`` is where the facts come from: the container's rules unless told otherwise.
+    """
     first = devices[0] if devices else None
     checks = check_compatibility(
         first.capability if first else None,
@@ -146,17 +163,12 @@ def build_report(
         driver_version,
         torch_cuda_available=torch.cuda_available,
         no_gpu_reason=nvml_error,
+        torch_imported=torch.imported,
+        place=place,
     )
-    if torch.error:
-        checks.insert(
-            0,
-            Check(
-                "torch",
-                False,
-                f"PyTorch could not be imported: {torch.error}",
-                "Redeploy the image; if you installed packages, one of them broke PyTorch.",
-            ),
-        )
+    failed_import = check_torch_import(torch.error, not_installed=torch.not_installed, place=place)
+    if failed_import is not None:
+        checks.insert(0, failed_import)
     return DoctorReport(
         devices=tuple(devices),
         driver_version=driver_version,

@@ -363,7 +363,8 @@ def _run_cleanup(args: argparse.Namespace, settings: Settings) -> int:
 def _run_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from .. import gpu_check
 
-    report = gpu_check.gather()
+    place = gpu_check.Place(container=settings.container, cpu_mode=settings.cpu_mode)
+    report = gpu_check.gather(place=place)
     if args.json:
         print(json.dumps(_jsonable(report), indent=2, default=str))
     else:
