@@ -11,18 +11,12 @@
 :mod:`bootstrap.comfyui` puts them together into the launch plan.
 """
 
-from .arch_profiles import ARCH_PROFILES, ArchProfile, arch_profile
-from .choice import FLUX_RESIDENT_VRAM, FlagChoice, choose_comfy_flags, explain_omitted_flags
+from .choice import FlagChoice, choose_comfy_flags, explain_omitted_flags
 from .help_filter import filter_known_flags, known_flags
-from .user_args import EXCLUSIVE_GROUPS, parse_user_args, yield_to_user_args
+from .user_args import parse_user_args, yield_to_user_args
 
 __all__ = [
-    "ARCH_PROFILES",
-    "EXCLUSIVE_GROUPS",
-    "FLUX_RESIDENT_VRAM",
-    "ArchProfile",
     "FlagChoice",
-    "arch_profile",
     "choose_comfy_flags",
     "explain_omitted_flags",
     "filter_known_flags",

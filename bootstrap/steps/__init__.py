@@ -28,8 +28,7 @@ boot's :class:`~bootstrap.context.BootContext` that returns an :class:`~.outcome
 (:mod:`.outcome`); :mod:`.runner` runs them.
 """
 
-from .order import STEPS
-from .outcome import EXIT_CONFIG, EXIT_FAILED
+from .outcome import EXIT_FAILED
 from .runner import run_steps
 
-__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "STEPS", "run_steps"]
+__all__ = ["EXIT_FAILED", "run_steps"]

@@ -12,7 +12,7 @@
 - :mod:`.text_report`: the report for a terminal and the verdict ``phoenix doctor`` exits with.
 """
 
-from .compatibility import CONTAINER, Check, Place, check_compatibility
+from .compatibility import Check, Place, check_compatibility
 from .cuda_tables import arch_capability, parse_cuda_version
 from .probes import (
     gather,
@@ -21,15 +21,13 @@ from .probes import (
     read_nvml,
     torch_probe_argv,
 )
-from .report import GIB, DoctorReport, GpuDevice, TorchInfo, build_report
+from .report import GIB, DoctorReport, TorchInfo, build_report
 from .text_report import format_report, report_ok
 
 __all__ = [
-    "CONTAINER",
     "GIB",
     "Check",
     "DoctorReport",
-    "GpuDevice",
     "Place",
     "TorchInfo",
     "arch_capability",
