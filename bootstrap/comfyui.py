@@ -1,10 +1,12 @@
 """ComfyUI's command line: the container's fixed flags, the GPU's performance flags, ``COMFYUI_ARGS``.
 
-Every chosen flag carries its reason into the boot report. Before launch, each one is
-checked against the installed ComfyUI's ``main.py --help`` and dropped with a warning
-when unknown, so a ComfyUI commit without, say, ``--fast fp8_matrix_mult`` still
-starts. ``COMFYUI_ARGS`` is appended last and kept as given; a chosen flag it sets or
-contradicts (same exclusive group) gives way to it.
+Every flag carries its reason into the boot report, and says whether it is a base flag
+(paths, ports, the database: the same on every start) or one chosen for this GPU and
+these settings, so the log and its summary name the chosen ones from the plan itself.
+Before launch, each one is checked against the installed ComfyUI's ``main.py --help``
+and dropped with a warning when unknown, so a ComfyUI commit without, say, ``--fast
+fp8_matrix_mult`` still starts. ``COMFYUI_ARGS`` is appended last and kept as given; a
+chosen flag it sets or contradicts (same exclusive group) gives way to it.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from comfyui_phoenix.doctor import (
-    DoctorReport,
+from comfyui_phoenix.folders import MODEL_EXTENSIONS
+from comfyui_phoenix.gpu_check import DoctorReport
+from comfyui_phoenix.settings import Settings, split_list
+
+from .launch_flags import (
     FlagChoice,
     choose_comfy_flags,
     explain_omitted_flags,
@@ -22,9 +27,6 @@ from comfyui_phoenix.doctor import (
     parse_user_args,
     yield_to_user_args,
 )
-from comfyui_phoenix.folders import MODEL_EXTENSIONS
-from comfyui_phoenix.settings import Settings, split_list
-
 from .paths import BootOptions, BootPaths
 from .storage import StorageLayout
 
@@ -42,6 +44,11 @@ class LaunchPlan:
     notes: list[str] = field(default_factory=list)
     fp8_evidence: str | None = None
 
+    @property
+    def chosen_flags(self) -> list[FlagChoice]:
+        """The kept flags chosen for this GPU and these settings: all but the base flags."""
+        return [f for f in self.kept if not f.base]
+
     def to_dict(self) -> dict[str, object]:
         return {
             "argv": self.argv,
@@ -55,48 +62,48 @@ class LaunchPlan:
         }
 
 
-def base_flags(
-    options: BootOptions, paths: BootPaths, layout: StorageLayout, settings: Settings
-) -> list[FlagChoice]:
-    """The flags every container start has, whatever the GPU."""
-    flags = [
-        FlagChoice(
-            "--listen", "RunPod's proxy reaches services on the pod's interface.", (options.listen,)
+def base_flags(options: BootOptions, paths: BootPaths, layout: StorageLayout) -> list[FlagChoice]:
+    """The flags every container start has, whatever the GPU: paths, ports, the database."""
+    return [
+        _base(
+            "--listen", "RunPod's proxy reaches services on the pod's interface.", options.listen
         ),
-        FlagChoice(
-            "--port", "ComfyUI's port in the RunPod template.", (str(options.comfyui_port),)
-        ),
-        FlagChoice("--disable-auto-launch", "There is no browser in the container."),
-        FlagChoice(
+        _base("--port", "ComfyUI's port in the RunPod template.", str(options.comfyui_port)),
+        _base("--disable-auto-launch", "There is no browser in the container."),
+        _base(
             "--extra-model-paths-config",
             f"Models live under {layout.models} ({layout.mode} storage).",
-            (str(paths.extra_model_paths),),
+            str(paths.extra_model_paths),
         ),
-        FlagChoice("--input-directory", f"Inputs: {layout.mode} storage.", (str(layout.input),)),
-        FlagChoice("--output-directory", f"Outputs: {layout.mode} storage.", (str(layout.output),)),
-        FlagChoice(
-            "--temp-directory",
-            "Temporary files never go to the volume.",
-            (str(layout.temp_parent),),
+        _base("--input-directory", f"Inputs: {layout.mode} storage.", str(layout.input)),
+        _base("--output-directory", f"Outputs: {layout.mode} storage.", str(layout.output)),
+        _base(
+            "--temp-directory", "Temporary files never go to the volume.", str(layout.temp_parent)
         ),
-        FlagChoice(
-            "--user-directory",
-            f"Workflows and settings: {layout.mode} storage.",
-            (str(layout.user),),
+        _base(
+            "--user-directory", f"Workflows and settings: {layout.mode} storage.", str(layout.user)
         ),
         # ComfyUI keeps its database beside its code whatever --user-directory says; it
         # holds user data too, so it follows the user folder (to tmpfs in PARANOID_MODE).
-        FlagChoice(
+        _base(
             "--database-url",
             f"ComfyUI's database with the workflows: {layout.mode} storage.",
-            (f"sqlite:///{layout.user / 'comfyui.db'}",),
+            f"sqlite:///{layout.user / 'comfyui.db'}",
         ),
     ]
+
+
+def _base(flag: str, reason: str, *values: str) -> FlagChoice:
+    return FlagChoice(flag, reason, values, base=True)
+
+
+def setting_flags(settings: Settings) -> list[FlagChoice]:
+    """The flags a setting asks for, whatever the GPU."""
     if settings.paranoid_mode:
-        flags.append(
+        return [
             FlagChoice("--disable-metadata", "PARANOID_MODE=true: no prompt or workflow in images.")
-        )
-    return flags
+        ]
+    return []
 
 
 def fp8_evidence(settings: Settings, layout: StorageLayout) -> str | None:
@@ -145,7 +152,11 @@ def plan_launch(
         "cpu_mode": settings.cpu_mode,
         "preload_has_fp8": evidence is not None,
     }
-    chosen = base_flags(options, paths, layout, settings) + choose_comfy_flags(arch, vram, **inputs)
+    chosen = (
+        base_flags(options, paths, layout)
+        + setting_flags(settings)
+        + choose_comfy_flags(arch, vram, **inputs)
+    )
     user_args = parse_user_args(settings.comfyui_args)
     chosen, overridden = yield_to_user_args(chosen, user_args)
     dropped: list[FlagChoice] = []

@@ -12,7 +12,8 @@ import asyncio
 import json
 from collections.abc import Mapping
 
-from comfyui_phoenix.doctor import (
+from comfyui_phoenix.errors import PhoenixError
+from comfyui_phoenix.gpu_check import (
     GIB,
     DoctorReport,
     TorchInfo,
@@ -21,7 +22,6 @@ from comfyui_phoenix.doctor import (
     read_nvml,
     torch_probe_argv,
 )
-from comfyui_phoenix.errors import PhoenixError
 
 from .paths import BootPaths
 from .process import RunAs, run_command

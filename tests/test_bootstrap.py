@@ -298,6 +298,20 @@ def test_unknown_flags_are_dropped_before_launch(boot: BootFactory) -> None:
     assert gpu_step["status"] == "info"  # CPU mode was asked for: not a failure
 
 
+def test_the_log_names_the_chosen_flags_and_not_the_base_ones(boot: BootFactory) -> None:
+    booted = boot({"HF_REPOS_TO_DOWNLOAD": "Comfy-Org/flux1-dev/flux1-dev-fp8.safetensors"})
+    report = booted.wait_running()
+    log = booted.log()
+    # Paths, ports and the database are the container's own: the log shows what this GPU got.
+    assert f"comfyui: starting on port {booted.comfyui_port} with --fast fp8_matrix_mult\n" in log
+    assert "Flags        --fast fp8_matrix_mult\n" in log
+    assert "comfyui: --database-url" not in log  # a base flag's reason is a debug line
+    assert "--database-url" in proc_cmdline(report["services"]["comfyui"]["pid"])
+    base = {f["flag"] for f in report["launch"]["flags"] if f["base"]}
+    assert {"--port", "--listen", "--database-url", "--user-directory"} <= base
+    assert "--fast" not in base
+
+
 def test_volume_layout_and_runtime_env(boot: BootFactory, tmp_path: Path) -> None:
     workspace = tmp_path / "boot0" / "root" / "workspace"
     workspace.mkdir(parents=True)

@@ -34,8 +34,8 @@ from bootstrap.storage import (
     prepare_folders,
     write_storage_files,
 )
-from comfyui_phoenix.doctor import DoctorReport
 from comfyui_phoenix.errors import ConfigError
+from comfyui_phoenix.gpu_check import DoctorReport
 from comfyui_phoenix.security.cleanup import (
     CleanupRoots,
     StorageMode,

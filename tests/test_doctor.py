@@ -1,4 +1,4 @@
-"""The GPU compatibility check and the launch-flag table (comfyui_phoenix.doctor)."""
+"""The GPU compatibility check (comfyui_phoenix.gpu_check) and the launch-flag table (bootstrap.launch_flags)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from comfyui_phoenix.doctor import (
-    GIB,
-    Check,
-    DoctorReport,
+from bootstrap.launch_flags import (
     FlagChoice,
-    check_compatibility,
     choose_comfy_flags,
     explain_omitted_flags,
     filter_known_flags,
+    yield_to_user_args,
+)
+from comfyui_phoenix.gpu_check import (
+    GIB,
+    Check,
+    DoctorReport,
+    Place,
+    TorchInfo,
+    build_report,
+    check_compatibility,
     format_report,
     parse_cuda_version,
     parse_torch_probe,
     probe_torch,
     report_ok,
-    yield_to_user_args,
 )
 
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR")
@@ -160,7 +165,7 @@ def test_torch_probe_runs_in_a_child_and_reports_failure() -> None:
 
 
 def test_gather_on_a_machine_without_a_gpu_explains_itself() -> None:
-    from comfyui_phoenix.doctor import gather, read_nvml
+    from comfyui_phoenix.gpu_check import gather, read_nvml
 
     if read_nvml().devices:
         pytest.skip("this machine has a GPU")
@@ -169,6 +174,122 @@ def test_gather_on_a_machine_without_a_gpu_explains_itself() -> None:
     assert report.nvml_error  # no library or no device, said in words
     assert "No NVIDIA GPU is visible" in format_report(report)
     json.dumps(report.to_dict())  # JSON-ready for `phoenix doctor --json`
+
+
+def test_nvml_s_reason_is_said_once() -> None:
+    text = format_report(DoctorReport.from_dict({"nvml_error": "NVML says: Driver Not Loaded"}))
+    assert "No NVIDIA GPU is visible to this machine (NVML says: Driver Not Loaded)." in text
+    assert text.count("Driver Not Loaded") == 1
+
+
+def doctor(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``phoenix doctor`` as a process, with none of this machine's Phoenix settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")}
+    return subprocess.run(
+        [sys.executable, "-m", "comfyui_phoenix.surfaces.cli", "doctor", *args],
+        env={**clean, "PHOENIX_RUNTIME_ENV": os.devnull, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_doctor_without_a_gpu_says_why_in_one_phrase() -> None:
+    from comfyui_phoenix.gpu_check import read_nvml
+
+    if read_nvml().devices:
+        pytest.skip("this machine has a GPU")
+    done = doctor()
+    assert "No NVIDIA GPU" in done.stdout
+    assert "NVML: NVML" not in done.stdout
+
+
+# -- on a local install and in the container ---------------------------------------------------
+
+LOCAL = Place(container=False)
+#: Advice that only makes sense for Phoenix's image on a GPU pod.
+CONTAINER_ONLY = ("image", "pod", "Redeploy", "rebuild", "PHOENIX_CPU_MODE")
+GPU_STAND_INS = STAND_IN_COMFYUI.parent / "gpu"
+RTX_5090 = "NVIDIA GeForce RTX 5090|12.0|34190917632"
+
+
+def stand_in_machine(gpu: str | None, **torch: str) -> dict[str, str]:
+    """The environment for a ``phoenix doctor`` that sees a stand-in NVML and PyTorch."""
+    env = {
+        "PYTHONPATH": str(GPU_STAND_INS),
+        "STANDIN_TORCH_CUDA": "12.8",
+        "STANDIN_TORCH_ARCHS": " ".join(NGC_2503),
+        "STANDIN_TORCH_CUDA_AVAILABLE": "1" if gpu else "0",
+        **torch,
+    }
+    return {**env, "STANDIN_NVML_GPU": gpu} if gpu else env
+
+
+def test_no_gpu_on_a_local_install_is_no_failure() -> None:
+    checks = check_compatibility(None, [], None, None, None, place=LOCAL)
+    assert [(c.name, c.ok) for c in checks] == [("gpu", None)]
+    assert "runs on the CPU" in checks[0].message and "nvidia-smi" in (checks[0].fix or "")
+    cpu_mode = check_compatibility(None, [], "12.8", None, None, place=Place(cpu_mode=True))
+    assert cpu_mode[0].ok is None and "PHOENIX_CPU_MODE=true" in cpu_mode[0].message
+
+
+def test_local_fixes_name_the_driver_and_pytorch_never_the_image() -> None:
+    arch = check_compatibility((12, 0), OLD_TORCH, "12.4", "12.8", "570.86", place=LOCAL)[1]
+    driver = check_compatibility((12, 0), NGC_2503, "12.8", "12.4", "550.54", place=LOCAL)[2]
+    cpu_build = check_compatibility((12, 0), [], None, "12.8", "570.1", place=LOCAL)[1]
+    assert [arch.ok, driver.ok, cpu_build.ok] == [False, False, False]
+    assert "CUDA ≥ 12.8" in (arch.fix or "") and "sm_120" in (arch.fix or "")
+    assert "R570 or newer" in (driver.fix or "")
+    assert "CUDA build of PyTorch" in (cpu_build.fix or "")
+    for check in (arch, driver, cpu_build):
+        assert not any(word in f"{check.message} {check.fix}" for word in CONTAINER_ONLY)
+
+
+def test_a_python_without_torch_is_noted_locally_and_fails_in_the_container() -> None:
+    missing = TorchInfo(error="ModuleNotFoundError: No module named 'torch'")
+    facts = {"driver_version": None, "driver_cuda": None, "nvml_error": None, "torch": missing}
+    here, there = build_report((), **facts, place=LOCAL), build_report((), **facts)
+    assert report_ok(here) and not report_ok(there)
+    assert "ComfyUI's Python environment" in format_report(here)
+    broken = TorchInfo(error="OSError: libcudart.so.12: cannot open shared object file")
+    assert not report_ok(build_report((), **{**facts, "torch": broken}, place=LOCAL))
+
+
+def test_doctor_on_this_machine_without_a_gpu_says_so_and_exits_0() -> None:
+    from comfyui_phoenix.gpu_check import read_nvml
+
+    if read_nvml().devices:
+        pytest.skip("this machine has a GPU")
+    done = doctor()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No NVIDIA GPU was found on this machine" in done.stdout
+    assert "runs on the CPU" in done.stdout and "nvidia-smi" in done.stdout
+    assert "NVML: NVML" not in done.stdout
+    assert not [word for word in CONTAINER_ONLY if word in done.stdout]
+    assert json.loads(doctor("--json").stdout)["ok"] is True
+
+
+def test_doctor_on_a_local_install_with_an_incompatible_gpu_exits_1() -> None:
+    done = doctor(**stand_in_machine(RTX_5090, STANDIN_TORCH_ARCHS="sm_80 sm_86 sm_90"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "GPU 0: NVIDIA GeForce RTX 5090 (sm_120, 31.8 GiB)" in done.stdout
+    assert "❌ arch: This PyTorch has no kernels for sm_120" in done.stdout
+    assert "pytorch.org" in done.stdout
+    assert not [word for word in CONTAINER_ONLY if word in done.stdout]
+
+
+@pytest.mark.parametrize(("cpu_mode", "status"), [("false", 1), ("true", 0)])
+def test_doctor_in_the_container_without_a_gpu_fails_unless_cpu_mode(
+    cpu_mode: str, status: int
+) -> None:
+    done = doctor(PHOENIX_CONTAINER="1", PHOENIX_CPU_MODE=cpu_mode, **stand_in_machine(None))
+    assert done.returncode == status, done.stdout + done.stderr
+    assert "No NVIDIA GPU is visible to this machine (NVML says: Driver Not Loaded)" in done.stdout
+    if status:
+        assert "GPU pod" in done.stdout
+    else:
+        assert "PHOENIX_CPU_MODE=true: ComfyUI runs on the CPU" in done.stdout
 
 
 @needs_comfyui
