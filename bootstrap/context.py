@@ -15,13 +15,13 @@ from typing import TextIO
 import aiohttp
 
 from comfyui_phoenix.gpu_check import DoctorReport
-from comfyui_phoenix.security.gate import ProbeResult
 from comfyui_phoenix.security.redact import SecretRegistry
 from comfyui_phoenix.settings import Settings
 
 from . import filebrowser as fb
 from .comfyui import LaunchPlan
 from .console import BootLog
+from .gate_probe import ProbeResult
 from .handoff import Handoff
 from .paths import BootOptions, BootPaths
 from .process import RunAs, Service, ServiceSpec

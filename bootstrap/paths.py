@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from comfyui_phoenix.errors import ConfigError
-from comfyui_phoenix.security.cleanup import PARANOID_MIN_SHM
+
+from .tmpfs import PARANOID_MIN_SHM
 
 #: Docker gives a container 10 s between SIGTERM and SIGKILL; RunPod documents nothing.
 STOP_BUDGET = 10.0

@@ -7,7 +7,7 @@ network volume is what makes other templates boot in 30 to 60 minutes. Otherwise
 everything lives on container disk (``/var/lib/phoenix``) and is gone when the pod stops.
 ``PARANOID_MODE=true`` moves inputs, outputs, temp files and the user folder to
 ``/dev/shm`` when it is large enough (measured by
-:func:`comfyui_phoenix.security.cleanup.paranoid_storage`), so they never reach a disk;
+:func:`bootstrap.tmpfs.paranoid_storage`), so they never reach a disk;
 otherwise the boot report says what it could not guarantee.
 
 ComfyUI learns the layout from a generated ``extra_model_paths.yaml`` (every model
@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from comfyui_phoenix.folders import LEGACY_FOLDERS, MODEL_FOLDERS
-from comfyui_phoenix.security.cleanup import CACHE_VARIABLES, ParanoidStorage, paranoid_storage
+from comfyui_phoenix.security.cleanup import CACHE_VARIABLES
 from comfyui_phoenix.settings import Settings
 
 from .paths import BootPaths
 from .report import write_atomic
+from .tmpfs import ParanoidStorage, paranoid_storage
 
 GIB = 1 << 30
 
@@ -100,7 +101,7 @@ def plan_storage(
 
     Args:
         paranoid: ``/dev/shm`` as measured by
-            :func:`~comfyui_phoenix.security.cleanup.paranoid_storage` (measured here with
+            :func:`~bootstrap.tmpfs.paranoid_storage` (measured here with
             its defaults when None); with ``PARANOID_MODE=true`` user data goes there when
             it says ok.
     """

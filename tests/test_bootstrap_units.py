@@ -34,13 +34,13 @@ from bootstrap.storage import (
     prepare_folders,
     write_storage_files,
 )
+from bootstrap.tmpfs import paranoid_storage
 from comfyui_phoenix.errors import ConfigError
 from comfyui_phoenix.gpu_check import DoctorReport
 from comfyui_phoenix.security.cleanup import (
     CleanupRoots,
     StorageMode,
     execute_plan,
-    paranoid_storage,
     plan_cleanup,
     read_env_file,
 )

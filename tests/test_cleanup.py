@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from conftest import CANARY_CIVITAI, CANARY_HF
 
+from bootstrap.tmpfs import filesystem_type, paranoid_storage
 from comfyui_phoenix.errors import ForbiddenError
 from comfyui_phoenix.security.cleanup import (
     OVERWRITE_LIMIT,
@@ -32,9 +33,7 @@ from comfyui_phoenix.security.cleanup import (
     cache_dirs,
     check_allowed,
     execute_plan,
-    filesystem_type,
     mark_boot,
-    paranoid_storage,
     plan_cleanup,
     run_cleanup,
 )

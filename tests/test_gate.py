@@ -26,6 +26,7 @@ from conftest import CANARY_CIVITAI, CANARY_HF
 from pydantic import SecretStr
 from yarl import URL
 
+from bootstrap.gate_probe import probe_gate
 from comfyui_phoenix.security.gate import (
     LOGIN_CSP,
     SESSION_COOKIE,
@@ -36,7 +37,6 @@ from comfyui_phoenix.security.gate import (
     install_gate,
     load_credentials,
     networks,
-    probe_gate,
     safe_next,
 )
 from comfyui_phoenix.security.redact import SECRETS

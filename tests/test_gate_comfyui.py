@@ -24,7 +24,8 @@ from conftest import CANARY_HF
 from peers.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from peers.comfyui import COMFYUI_DIR, COMFYUI_PYTHON, ComfyUI, needs_comfyui
 
-from comfyui_phoenix.security.gate import SESSION_COOKIE, probe_gate
+from bootstrap.gate_probe import probe_gate
+from comfyui_phoenix.security.gate import SESSION_COOKIE
 from comfyui_phoenix.security.secrets import hash_password, write_secret_file
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """Step ``gate``: with ``COMFY_AUTH`` on, anonymous requests must be refused.
 
-:func:`comfyui_phoenix.security.gate.probe_gate` asks ComfyUI without credentials. If
+:func:`bootstrap.gate_probe.probe_gate` asks ComfyUI without credentials. If
 ComfyUI answers (Phoenix failed to load, say), ComfyUI is stopped and stays stopped and
 the report's state is ``failed``; the bootstrap keeps FileBrowser and the log up until
 it is stopped, then exits with status 1. It does not exit at once: a restarted container
@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 
-from comfyui_phoenix.security.gate import probe_gate
-
 from ..context import BootContext
+from ..gate_probe import probe_gate
 from ..probes import local_url
 from ..process import Service
 from .outcome import Outcome, record

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from comfyui_phoenix.security.cleanup import paranoid_storage
-
 from ..context import BootContext
 from ..storage import GIB, inspect_volume, plan_storage, prepare_folders, write_storage_files
+from ..tmpfs import paranoid_storage
 from .outcome import Outcome
 
 

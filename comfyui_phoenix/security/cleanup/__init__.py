@@ -22,7 +22,9 @@ a link is removed, never what it points to.
 - ``overwrite.py``: overwriting small files with zeros before they go.
 - ``report.py``: what a cleanup did.
 - ``paths.py``: resolving, containment, walking and measuring without following links.
-- ``tmpfs.py``: whether ``/dev/shm`` can hold PARANOID_MODE's user data.
+
+Whether ``/dev/shm`` can hold PARANOID_MODE's user data is the bootstrap's to measure
+(``bootstrap/tmpfs.py``).
 """
 
 from .entries import PlanEntry
@@ -36,28 +38,23 @@ from .runtime_env import container_environ, read_env_file
 from .scope import check_allowed
 from .storage_mode import StorageMode
 from .tmp_sweep import BOOT_MARKER, mark_boot
-from .tmpfs import PARANOID_MIN_SHM, ParanoidStorage, filesystem_type, paranoid_storage
 
 __all__ = [
     "BOOT_MARKER",
     "CACHE_VARIABLES",
     "OVERWRITE_LIMIT",
-    "PARANOID_MIN_SHM",
     "CleanupPlan",
     "CleanupReport",
     "CleanupRoots",
-    "ParanoidStorage",
     "PlanEntry",
     "StorageMode",
     "cache_dirs",
     "check_allowed",
     "container_environ",
     "execute_plan",
-    "filesystem_type",
     "mark_boot",
     "overwrite_file",
     "overwrite_tree",
-    "paranoid_storage",
     "plan_cleanup",
     "read_env_file",
     "run_cleanup",

@@ -15,8 +15,9 @@ One concern per file, from the bottom up:
 * ``middleware.py``: the middleware that refuses anonymous requests, and
   :func:`install_gate`.
 * ``login.py``: the login and logout handlers; :class:`Gate` is the middleware plus them.
-* ``probe.py``: the fail-closed probe the boot uses to check, from outside, that
-  anonymous requests are refused.
+
+The container's check from outside that anonymous requests are refused lives with
+the bootstrap (``bootstrap/gate_probe.py``).
 """
 
 from .client import client_address, safe_next
@@ -25,7 +26,6 @@ from .credentials import GateCredentials, load_credentials
 from .login import Gate
 from .login_page import LOGIN_CSP
 from .middleware import AUTHENTICATED, install_gate
-from .probe import ProbeResult, probe_gate
 from .sessions import SESSION_COOKIE
 
 __all__ = [
@@ -35,11 +35,9 @@ __all__ = [
     "Gate",
     "GateConfig",
     "GateCredentials",
-    "ProbeResult",
     "client_address",
     "install_gate",
     "load_credentials",
     "networks",
-    "probe_gate",
     "safe_next",
 ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -22,29 +21,11 @@ from ...net.retry import with_retries
 from ...refs import CivitaiRef
 from ..base import SourceContext
 from .files import model_page
+from .release import Release
 from .wording import CivitaiWording
 
 #: No real API answer comes near this; a larger one is not CivitAI's API.
 API_READ_LIMIT = 16 << 20
-
-
-@dataclass(frozen=True)
-class Release:
-    """One CivitAI model version, with what Phoenix needs of its model."""
-
-    model_id: int | None
-    model_name: str
-    model_type: str
-    version: Mapping[str, Any]
-
-    @property
-    def version_id(self) -> int:
-        return int(self.version["id"])
-
-    @property
-    def files(self) -> list[Mapping[str, Any]]:
-        files = self.version.get("files") or []
-        return [f for f in files if isinstance(f, Mapping) and "id" in f and f.get("name")]
 
 
 class CivitaiApi:

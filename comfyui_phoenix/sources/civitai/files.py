@@ -10,14 +10,12 @@ preferences, so two users would get different bytes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from ...errors import NotFoundError, NothingToFetchError
 from ...refs import CivitaiRef
-
-if TYPE_CHECKING:
-    from .api import Release
+from .release import Release
 
 
 def choose_file(release: Release, ref: CivitaiRef) -> Mapping[str, Any]:

@@ -22,8 +22,9 @@ from ..base import KnownFile, SourceContext, verified_copy
 from ..classify import CIVITAI_MODEL_TYPES, Placement, civitai_placement
 from ..direct import content_size, remote_header
 from ..placement import Clues, place
-from .api import CivitaiApi, Release
+from .api import CivitaiApi
 from .files import choose_file, download_url, file_hash, file_subject, model_page, plan_meta
+from .release import Release
 from .signed_links import signed_link
 from .wording import CivitaiWording
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .open_routes import HEALTH_PATH, LOGIN_PATH
+from comfyui_phoenix.security.gate.open_routes import HEALTH_PATH, LOGIN_PATH
 
 
 @dataclass(frozen=True)

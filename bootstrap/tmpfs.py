@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import NamedTuple
 
-from ...units import human_size
+from comfyui_phoenix.units import human_size
 
 #: Below this much free space ``/dev/shm`` cannot hold a session's inputs and outputs.
 PARANOID_MIN_SHM = 1 << 30

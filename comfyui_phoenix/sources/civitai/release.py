@@ -1,0 +1,26 @@
+"""One CivitAI model version, with what Phoenix needs of its model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Release:
+    """One CivitAI model version, with what Phoenix needs of its model."""
+
+    model_id: int | None
+    model_name: str
+    model_type: str
+    version: Mapping[str, Any]
+
+    @property
+    def version_id(self) -> int:
+        return int(self.version["id"])
+
+    @property
+    def files(self) -> list[Mapping[str, Any]]:
+        files = self.version.get("files") or []
+        return [f for f in files if isinstance(f, Mapping) and "id" in f and f.get("name")]
