@@ -16,8 +16,8 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
 
+from comfyui_phoenix.runtime import BOOT_MARKER_FILE
 from comfyui_phoenix.security.cleanup import (
-    BOOT_MARKER,
     CleanupReport,
     CleanupRoots,
     StorageMode,
@@ -55,7 +55,7 @@ def exit_roots(
         homes=homes,
         caches=cache_dirs(homes, environ),
         tmp_dir=paths.tmp_dir,
-        boot_marker=paths.runtime_dir / BOOT_MARKER,
+        boot_marker=paths.runtime_dir / BOOT_MARKER_FILE,
         filebrowser_db=paths.filebrowser_dir,
     )
     if layout is None:

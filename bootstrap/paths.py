@@ -37,6 +37,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from comfyui_phoenix.errors import ConfigError
+from comfyui_phoenix.runtime import (
+    BOOT_REPORT_FILE,
+    ETC_DIR,
+    EXTRA_MODEL_PATHS_FILE,
+    RUNTIME_ENV_FILE,
+    SECRETS_FILE,
+)
 
 from .tmpfs import PARANOID_MIN_SHM
 
@@ -62,15 +69,15 @@ class BootPaths:
 
     @property
     def etc_dir(self) -> Path:
-        return self.root / "etc" / "phoenix"
+        return self.root / ETC_DIR.relative_to("/")
 
     @property
     def runtime_env(self) -> Path:
-        return self.etc_dir / "runtime.env"
+        return self.etc_dir / RUNTIME_ENV_FILE
 
     @property
     def extra_model_paths(self) -> Path:
-        return self.etc_dir / "extra_model_paths.yaml"
+        return self.etc_dir / EXTRA_MODEL_PATHS_FILE
 
     @property
     def constraints(self) -> Path:
@@ -89,11 +96,11 @@ class BootPaths:
 
     @property
     def secrets_file(self) -> Path:
-        return self.runtime_dir / "secrets.json"
+        return self.runtime_dir / SECRETS_FILE
 
     @property
     def boot_report(self) -> Path:
-        return self.runtime_dir / "boot-report.json"
+        return self.runtime_dir / BOOT_REPORT_FILE
 
     @property
     def filebrowser_dir(self) -> Path:

@@ -18,13 +18,13 @@ command run from a terminal learns it from ``/etc/phoenix/runtime.env``.
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from comfyui_phoenix.folders import LEGACY_FOLDERS, MODEL_FOLDERS
+from comfyui_phoenix.runtime import format_runtime_env
 from comfyui_phoenix.security.cleanup import CACHE_VARIABLES
 from comfyui_phoenix.settings import Settings
 
@@ -248,8 +248,7 @@ def runtime_env_text(
     for name in ("XDG_CACHE_HOME", *CACHE_VARIABLES):
         if environ.get(name):
             values[name] = environ[name]
-    body = "\n".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
-    return "# Written by Phoenix's bootstrap at each boot. No secrets here.\n" + body + "\n"
+    return format_runtime_env(values)
 
 
 def write_storage_files(

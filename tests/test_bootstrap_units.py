@@ -37,12 +37,12 @@ from bootstrap.storage import (
 from bootstrap.tmpfs import paranoid_storage
 from comfyui_phoenix.errors import ConfigError
 from comfyui_phoenix.gpu_check import DoctorReport
+from comfyui_phoenix.runtime import read_runtime_env
 from comfyui_phoenix.security.cleanup import (
     CleanupRoots,
     StorageMode,
     execute_plan,
     plan_cleanup,
-    read_env_file,
 )
 from comfyui_phoenix.security.redact import SecretRegistry
 from comfyui_phoenix.security.secrets import verify_password
@@ -121,7 +121,7 @@ def test_a_models_folder_outside_the_data_root_is_left_alone_at_exit(paths: Boot
     assert roots.models_dir is None and roots.comfy_output == layout.output
     # The panel and a terminal 'phoenix cleanup' read runtime.env: they keep it too.
     write_storage_files(layout, paths, chosen, user="sduser", environ={})
-    terminal = {**read_env_file(paths.runtime_env), "HOME": str(paths.root / "root")}
+    terminal = {**read_runtime_env(paths.runtime_env), "HOME": str(paths.root / "root")}
     assert terminal["PHOENIX_MODELS_CLEANABLE"] == "0"
     from_terminal = CleanupRoots.from_environment(
         terminal, load_settings(terminal), models_dir=elsewhere
@@ -159,6 +159,25 @@ def test_storage_files_are_idempotent_and_secret_free(paths: BootPaths) -> None:
         check=True,
     )
     assert env.stdout.strip() == str(layout.models)
+
+
+def test_a_terminal_phoenix_reads_back_the_models_folder_the_bootstrap_wrote(
+    paths: BootPaths, tmp_path: Path
+) -> None:
+    odd = paths.root / "mnt" / "my models (Kim's)"
+    chosen = settings(PHOENIX_MODELS_DIR=str(odd))
+    layout = plan_storage(chosen, paths, VolumeInfo(False, False, None))
+    write_storage_files(layout, paths, chosen, user="sduser", environ={})
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "PHOENIX_RUNTIME_ENV": str(paths.runtime_env),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "comfyui_phoenix.surfaces.cli", "status", "--json"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert json.loads(done.stdout)["models_root"] == str(odd)
 
 
 # -- secrets handoff ------------------------------------------------------------------------------
@@ -384,7 +403,7 @@ def test_a_terminal_phoenix_cleanup_sees_the_same_roots_as_the_exit(
     write_storage_files(layout, paths, settings(**env), user="sduser", environ=environ)
     exit_side = exit_roots(paths, layout, user="sduser", environ=environ)
     # A root terminal: its own HOME and PATH over what runtime.env says.
-    terminal = {**read_env_file(paths.runtime_env), "HOME": str(paths.root / "root")}
+    terminal = {**read_runtime_env(paths.runtime_env), "HOME": str(paths.root / "root")}
     terminal_settings = load_settings(terminal)
     assert CleanupRoots.from_environment(terminal, terminal_settings) == exit_side
     assert StorageMode.from_environment(terminal, terminal_settings) == exit_mode(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from comfyui_phoenix.runtime import BOOT_REPORT_FILE
 from comfyui_phoenix.status.gpu import (
     NO_DRIVER,
     NO_PACKAGE,
@@ -22,7 +23,7 @@ from comfyui_phoenix.status.gpu import (
     read_gpus,
     vram_of_largest,
 )
-from comfyui_phoenix.status.report import BOOT_REPORT_NAME, BootReport, StatusBoard
+from comfyui_phoenix.status.report import BootReport, StatusBoard
 from comfyui_phoenix.status.system import SystemSampler, is_low_disk, read_system
 
 GB = 1000**3
@@ -240,7 +241,7 @@ def test_an_unstarted_system_sampler_reads_at_most_once_per_interval(tmp_path: P
 
 
 def test_boot_report_is_read_again_only_when_it_changes(tmp_path: Path) -> None:
-    path = tmp_path / BOOT_REPORT_NAME
+    path = tmp_path / BOOT_REPORT_FILE
     boot = BootReport(path)
     assert boot.read() is None
     path.write_text('{"gpu": "ok"}')
@@ -262,7 +263,7 @@ def test_boot_report_is_read_again_only_when_it_changes(tmp_path: Path) -> None:
 def test_a_broken_boot_report_becomes_an_error_entry(
     tmp_path: Path, content: str | bytes, message: str
 ) -> None:
-    path = tmp_path / BOOT_REPORT_NAME
+    path = tmp_path / BOOT_REPORT_FILE
     if isinstance(content, bytes):
         path.write_bytes(content)
     else:
@@ -278,7 +279,7 @@ def test_no_runtime_dir_means_no_boot_report() -> None:
 async def test_the_snapshot_is_json_with_every_section(tmp_path: Path) -> None:
     runtime = tmp_path / "runtime"
     runtime.mkdir()
-    (runtime / BOOT_REPORT_NAME).write_text('{"steps": [{"name": "gpu-check", "ok": true}]}')
+    (runtime / BOOT_REPORT_FILE).write_text('{"steps": [{"name": "gpu-check", "ok": true}]}')
     gpu = GpuSampler()
     board = StatusBoard(
         gpu=gpu,

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
+from ..runtime import SECRETS_FILE
 from ..settings import Settings
 from .redact import SECRETS
 
@@ -92,7 +93,7 @@ def load_tokens(settings: Settings, *, stored_file: Path | None = None) -> Token
         tokens.set("civitai", settings.civitai_token, "environment")
     runtime = settings.runtime_dir
     for path, label in (
-        (runtime / "secrets.json" if runtime else None, "container"),
+        (runtime / SECRETS_FILE if runtime else None, "container"),
         (stored_file, "panel"),
     ):
         for name, value in _read_secret_file(path).items():

@@ -18,10 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..runtime import BOOT_REPORT_FILE
 from .gpu import GpuSampler
 from .system import SystemSampler
-
-BOOT_REPORT_NAME = "boot-report.json"
 
 
 class BootReport:
@@ -77,7 +76,7 @@ class StatusBoard:
     ) -> None:
         self.gpu = gpu
         self.system = SystemSampler(paths)
-        self.boot = BootReport(None if runtime_dir is None else runtime_dir / BOOT_REPORT_NAME)
+        self.boot = BootReport(None if runtime_dir is None else runtime_dir / BOOT_REPORT_FILE)
         self.version = version
 
     async def start(self) -> None:

@@ -19,12 +19,12 @@ from .. import __version__
 from ..errors import PhoenixError
 from ..folders import ModelLayout
 from ..jobs.preload import PreloadRun, preload_entries
+from ..runtime import container_environ
 from ..security.cleanup import (
     CleanupPlan,
     CleanupRoots,
     StorageMode,
     check_allowed,
-    container_environ,
     plan_cleanup,
 )
 from ..security.redact import redact

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..folders import LEGACY_FOLDERS, normalize_folder
+from ..runtime import LOCAL_TOKENS_FILE, PANEL_TOKENS_FILE, SECRETS_FILE
 from ..security.redact import SECRETS, install_redaction
 from ..settings import Settings, load_settings
 
@@ -102,9 +103,9 @@ def install() -> None:
         _install_gate(server, settings)
     runtime = settings.runtime_dir
     if runtime is not None:
-        tokens_file = runtime / "panel-tokens.json"
+        tokens_file = runtime / PANEL_TOKENS_FILE
     else:
-        tokens_file = Path(folder_paths.get_user_directory()) / "phoenix" / "tokens.json"
+        tokens_file = Path(folder_paths.get_user_directory()) / LOCAL_TOKENS_FILE
     app = PhoenixApp(
         settings,
         layout=ComfyLayout(),
@@ -129,7 +130,7 @@ def _install_gate(server: Any, settings: Settings) -> None:
 
     gate = Gate(GateConfig.for_settings(settings))
     runtime = settings.runtime_dir
-    handoff = runtime / "secrets.json" if runtime is not None else None
+    handoff = runtime / SECRETS_FILE if runtime is not None else None
     install_gate(server.app, gate, lambda: load_credentials(settings, handoff))
     gate.register(server.routes)
 
@@ -143,7 +144,8 @@ def _cleanup_roots(app: Any) -> Any:
     """
     import folder_paths
 
-    from ..security.cleanup import CleanupRoots, container_environ
+    from ..runtime import container_environ
+    from ..security.cleanup import CleanupRoots
 
     return CleanupRoots.from_environment(
         container_environ(),

@@ -11,7 +11,6 @@ a link is removed, never what it points to.
   files, caches, token files, the reasons shown).
 - ``storage_mode.py``: the storage mode (volume or not, paranoid or not).
 - ``roots.py``: where cleanup may act, and where the container keeps those places.
-- ``runtime_env.py``: reading the container's ``runtime.env``.
 - ``scope.py``: who may clean what: the container, or a forced scope of Phoenix's own files.
 - ``entries.py``: how one path becomes a plan entry (overwrite, unlink, remove, empty, keep).
 - ``tmp_sweep.py``: the boot marker and the sweep of what this run left in the temporary folder.
@@ -34,13 +33,11 @@ from .plan import CleanupPlan, plan_cleanup
 from .policy import CACHE_VARIABLES
 from .report import CleanupReport
 from .roots import CleanupRoots, cache_dirs
-from .runtime_env import container_environ, read_env_file
 from .scope import check_allowed
 from .storage_mode import StorageMode
-from .tmp_sweep import BOOT_MARKER, mark_boot
+from .tmp_sweep import mark_boot
 
 __all__ = [
-    "BOOT_MARKER",
     "CACHE_VARIABLES",
     "OVERWRITE_LIMIT",
     "CleanupPlan",
@@ -50,12 +47,10 @@ __all__ = [
     "StorageMode",
     "cache_dirs",
     "check_allowed",
-    "container_environ",
     "execute_plan",
     "mark_boot",
     "overwrite_file",
     "overwrite_tree",
     "plan_cleanup",
-    "read_env_file",
     "run_cleanup",
 ]

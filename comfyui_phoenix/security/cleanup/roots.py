@@ -13,10 +13,10 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ...runtime import BOOT_MARKER_FILE
 from ...settings import Settings
 from .paths import anchor
 from .policy import CACHE_VARIABLES, HOME_CACHES, XDG_CACHES
-from .tmp_sweep import BOOT_MARKER
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class CleanupRoots:
     ) -> CleanupRoots:
         """The container's roots, from its environment and ``/etc/phoenix/runtime.env``.
 
-        ``environ`` is usually :func:`.runtime_env.container_environ`. Names read: ``HOME``,
+        ``environ`` is usually :func:`comfyui_phoenix.runtime.container_environ`. Names read: ``HOME``,
         ``XDG_CACHE_HOME``, ``TMPDIR``, the cache variables (``HF_HOME``, …),
         ``PHOENIX_MODELS_DIR``, ``PHOENIX_INPUT_DIR``, ``PHOENIX_OUTPUT_DIR``,
         ``PHOENIX_USER_DIR``, ``PHOENIX_TEMP_DIR``, ``PHOENIX_LOG_DIR``,
@@ -77,7 +77,7 @@ class CleanupRoots:
             homes=homes,
             caches=cache_dirs(homes, environ),
             tmp_dir=Path(environ.get("TMPDIR") or "/tmp"),  # noqa: S108 - the folder being cleaned
-            boot_marker=runtime / BOOT_MARKER if runtime else None,
+            boot_marker=runtime / BOOT_MARKER_FILE if runtime else None,
             filebrowser_db=_path(environ, "PHOENIX_FILEBROWSER_DB")
             or (runtime / "filebrowser" if runtime else None),
             comfy_input=_path(environ, "PHOENIX_INPUT_DIR"),

@@ -12,18 +12,18 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from ...runtime import BOOT_MARKER_FILE
 from .entries import PlanEntry, file_entry, folder_entry
 from .paths import anchor, walk, within
 
 #: Touched by the bootstrap at boot: files in the temporary folder newer than it go.
-BOOT_MARKER = "boot-marker"
 
 
 def mark_boot(runtime_dir: Path) -> Path:
     """Touch the boot marker (the bootstrap, first thing at boot): files in the temporary
     folder changed after it are this run's and go at exit."""
     runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    marker = runtime_dir / BOOT_MARKER
+    marker = runtime_dir / BOOT_MARKER_FILE
     marker.touch()
     os.utime(marker)
     return marker
