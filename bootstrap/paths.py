@@ -29,7 +29,6 @@ variable                        default                           meaning
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -188,8 +187,3 @@ def _number(environ: Mapping[str, str], name: str, default: _N, kind: type[_N]) 
         raise ConfigError(
             f"{name} is invalid: {text!r} is not a number.", hint=f"Set {name} to a number."
         ) from None
-
-
-def current_environ() -> dict[str, str]:
-    """A copy of the process environment (tests pass their own mapping instead)."""
-    return dict(os.environ)

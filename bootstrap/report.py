@@ -8,6 +8,7 @@ registry as a last line of defence, on top of never putting one in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -47,7 +48,6 @@ class BootReport:
         self._lock = threading.Lock()
         self._steps: dict[str, StepRecord] = {}
         self._started: dict[str, float] = {}
-        self._write_failed = False
         self.data: dict[str, Any] = {
             "version": REPORT_VERSION,
             "state": "booting",
@@ -85,9 +85,6 @@ class BootReport:
             if record.status in ("running", "pending"):
                 self.step_done(name, "skipped", message)
 
-    def step_status(self, name: str) -> str:
-        return self._steps[name].status
-
     def set(self, key: str, value: Any) -> None:
         self.data[key] = value
         self.write()
@@ -112,15 +109,9 @@ class BootReport:
     def write(self) -> None:
         """Replace the file on disk with the current state; a failure is remembered, not raised."""
         text = json.dumps(self.snapshot(), indent=2, ensure_ascii=False)
-        try:
+        # The report is a convenience for the status page; the boot goes on without it.
+        with contextlib.suppress(OSError):
             write_atomic(self.path, text, mode=0o644)
-        except OSError:
-            # The report is a convenience for the status page; the boot goes on without it.
-            self._write_failed = True
-
-    @property
-    def write_failed(self) -> bool:
-        return self._write_failed
 
 
 def write_atomic(path: Path, text: str, *, mode: int) -> None:

@@ -16,7 +16,6 @@ class PhoenixError(Exception):
 
     code = "phoenix_error"
     http_status = 500
-    retryable = False
 
     def __init__(
         self,
@@ -127,7 +126,6 @@ class TransientError(SourceError):
     """A network error, a timeout, a 408, 429 or 5xx: worth retrying."""
 
     code = "transient"
-    retryable = True
 
     def __init__(self, detail: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
@@ -152,13 +150,6 @@ class DiskFullError(PhoenixError):
 
     code = "disk_full"
     http_status = 507
-
-
-class JobCancelled(PhoenixError):
-    """The job was cancelled by a user."""
-
-    code = "cancelled"
-    http_status = 409
 
 
 class JobNotFound(PhoenixError):

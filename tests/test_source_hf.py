@@ -35,7 +35,7 @@ from comfyui_phoenix.settings import Settings
 from comfyui_phoenix.sources.base import SourceContext
 from comfyui_phoenix.sources.header import read_remote_safetensors_header
 from comfyui_phoenix.sources.hf import HuggingFaceSource
-from comfyui_phoenix.sources.hf.flux import flux_companions
+from comfyui_phoenix.sources.hf.flux import flux_plan
 
 TOKEN = "hf_phoenixTESTaccount0123456789"
 OTHER = "hf_otherTESTaccount0123456789"
@@ -410,8 +410,9 @@ async def test_phoenix_t5_auto_follows_the_gpu(hf_server: HFServer, make_source:
     ],
 )
 def test_t5_choice(choice: str, vram: int | None, t5: str) -> None:
-    refs = flux_companions("Black-Forest-Labs/FLUX.1-DEV", choice, vram)
-    assert refs is not None
+    files = flux_plan("Black-Forest-Labs/FLUX.1-DEV", choice, vram)
+    assert files is not None
+    refs = [f.ref for f in files]
     assert [r.path for r in refs] == [
         "flux1-dev.safetensors",
         "ae.safetensors",
@@ -422,8 +423,8 @@ def test_t5_choice(choice: str, vram: int | None, t5: str) -> None:
     assert refs[3].repo_id == "comfyanonymous/flux_text_encoders"
 
 
-def test_other_repositories_have_no_flux_companions() -> None:
-    assert flux_companions("Comfy-Org/flux1-dev", "auto", None) is None
+def test_other_repositories_have_no_flux_plan() -> None:
+    assert flux_plan("Comfy-Org/flux1-dev", "auto", None) is None
 
 
 # -- access ---------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -123,8 +122,3 @@ class PolicyResolver(AbstractResolver):
 
     async def close(self) -> None:
         await self._inner.close()
-
-
-def describe(policy: HostPolicy) -> dict[str, Any]:
-    """The policy as shown in capabilities (no secrets here)."""
-    return {"allowed_hosts": list(policy.patterns), "allow_private_networks": policy.allow_private}

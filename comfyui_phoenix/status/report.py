@@ -12,7 +12,6 @@ unless a caller passes one in.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -117,19 +116,6 @@ class StatusBoard:
             "cleanup": cleanup_report,
             "boot": self.boot.read(),
         }
-
-
-def default_status_paths(
-    *, models: Path, input_dir: Path | None = None, output_dir: Path | None = None
-) -> dict[str, Path]:
-    """The disks the report shows: the models root, input and output, and the root filesystem."""
-    paths = {"models": models}
-    if input_dir is not None:
-        paths["input"] = input_dir
-    if output_dir is not None:
-        paths["output"] = output_dir
-    paths["root"] = Path(os.path.abspath(os.sep))
-    return paths
 
 
 def _load_boot_report(path: Path) -> dict[str, Any]:

@@ -19,26 +19,9 @@ Small files of the sensitive categories are overwritten before they are unlinked
 
 from __future__ import annotations
 
-from typing import Literal
-
 from .storage_mode import StorageMode
 
 #: Every category a plan entry may carry.
-Category = Literal[
-    "secrets",
-    "filebrowser",
-    "histories",
-    "logs",
-    "comfy-temp",
-    "inputs",
-    "outputs",
-    "user",
-    "journal",
-    "aria2-control",
-    "tmp",
-    "caches",
-    "models",
-]
 
 #: Files under a home folder that record what someone typed.
 HISTORY_FILES = (

@@ -22,7 +22,7 @@ from .config import GateConfig
 from .credentials import GateCredentials
 from .login_page import login_page_response
 from .middleware import GateMiddleware
-from .open_routes import LOGIN_PATH
+from .open_routes import LOGIN_PATH, LOGOUT_PATH
 from .responses import NO_STORE, json_error, redirect
 from .sessions import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 
@@ -47,13 +47,13 @@ class Gate(GateMiddleware):
         super().__init__(config, credentials, clock=clock)
         self._hashing = asyncio.Semaphore(HASHING_SLOTS)
 
-    def register(self, routes: web.RouteTableDef, prefix: str = "/phoenix") -> None:
-        """Add ``GET|POST {prefix}/login`` and ``POST {prefix}/logout`` to ``routes``."""
+    def register(self, routes: web.RouteTableDef) -> None:
+        """Add ``GET|POST /phoenix/login`` and ``POST /phoenix/logout`` to ``routes``."""
         # No keyword arguments: ComfyUI copies each route to /api with route.kwargs passed
         # to the decorator, which would fail. GET routes answer HEAD by default.
-        routes.get(prefix + "/login")(self.login_page)
-        routes.post(prefix + "/login")(self.login)
-        routes.post(prefix + "/logout")(self.logout)
+        routes.get(LOGIN_PATH)(self.login_page)
+        routes.post(LOGIN_PATH)(self.login)
+        routes.post(LOGOUT_PATH)(self.logout)
 
     async def login_page(self, request: web.Request) -> web.Response:
         """The form; a browser with a live session goes straight on to ``next``."""

@@ -44,8 +44,6 @@ def _request_key(name: str, kind: type) -> Any:
 
 #: The request key the gate sets on every request it let through (see routes.require_trusted).
 AUTHENTICATED: Any = _request_key("phoenix_authenticated", bool)
-#: How the request was let through: ``"session"`` or ``"bearer"``.
-AUTH_METHOD: Any = _request_key("phoenix_auth", str)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -92,7 +90,6 @@ class GateMiddleware:
                     "Use ComfyUI from its own page.",
                 )
             request[AUTHENTICATED] = True
-            request[AUTH_METHOD] = method
             return await handler(request)
 
         return phoenix_gate

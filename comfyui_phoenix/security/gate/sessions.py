@@ -42,9 +42,6 @@ class Sessions:
         self._clock = clock
         self._items: OrderedDict[bytes, _Session] = OrderedDict()
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def create(self, username: str) -> str:
         """A new session; the oldest goes when there are too many."""
         token = secrets.token_urlsafe(32)

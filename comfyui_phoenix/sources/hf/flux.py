@@ -55,11 +55,6 @@ class FluxFile:
     reason: str
 
 
-def is_flux_repo(repo_id: str) -> bool:
-    """Whether ``repo_id`` is one of the FLUX.1 repositories planned the ComfyUI way."""
-    return repo_id.lower() in _FLUX_REPOS
-
-
 def choose_t5(t5_choice: str, vram_bytes: int | None) -> tuple[T5Precision, str]:
     """Pick the T5-XXL precision and say why.
 
@@ -106,15 +101,3 @@ def flux_plan(repo_id: str, t5_choice: str, vram_bytes: int | None) -> list[Flux
             f"FLUX's T5-XXL text encoder in {precision} ({why}), for 'DualCLIPLoader'",
         ),
     ]
-
-
-def flux_companions(repo_id: str, t5_choice: str, vram_bytes: int | None) -> list[HFRef] | None:
-    """The files to fetch for a whole FLUX.1 repository, each with its folder; None otherwise.
-
-    Args:
-        repo_id: the repository the user named, in any letter case.
-        t5_choice: ``PHOENIX_T5``: ``fp16``, ``fp8`` or ``auto``.
-        vram_bytes: memory of the largest GPU, or None when no GPU is known.
-    """
-    files = flux_plan(repo_id, t5_choice, vram_bytes)
-    return None if files is None else [f.ref for f in files]
