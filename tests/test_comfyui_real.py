@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers.comfyui import COMFYUI_DIR, COMFYUI_PYTHON, NODE_NAME, ComfyUI, needs_comfyui
+from peers.comfyui import COMFYUI_DIR, COMFYUI_PYTHON, NODE_NAME, ComfyUI, needs_comfyui, plain_log
 from peers.files import FileServer
 from peers.hf import HFServer, start_hf_server
 from peers.models import FLUX_TRANSFORMER, FLUX_VAE, safetensors_bytes
@@ -91,7 +91,7 @@ def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comfy]:
 
 
 def test_phoenix_imports_cleanly_and_fast(comfy: Comfy) -> None:
-    text = comfy.log.read_text()
+    text = plain_log(comfy.log)
     row = re.search(
         rf"^\s*([0-9.]+) seconds( \(IMPORT FAILED\))?: .*/custom_nodes/{NODE_NAME}$", text, re.M
     )

@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from conftest import CANARY_HF
 from peers.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
-from peers.comfyui import COMFYUI_DIR, COMFYUI_PYTHON, ComfyUI, needs_comfyui
+from peers.comfyui import COMFYUI_DIR, COMFYUI_PYTHON, ComfyUI, needs_comfyui, plain_log
 
 from bootstrap.gate_probe import probe_gate
 from comfyui_phoenix.security.gate import SESSION_COOKIE
@@ -183,7 +183,7 @@ def test_no_secret_reaches_the_log_or_status(comfy: Comfy) -> None:
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         status = response.read().decode()
     json.loads(status)
-    text = comfy.log.read_text(errors="replace")
+    text = plain_log(comfy.log)
     for secret in (TOKEN, PASSWORD):
         assert secret not in text and secret not in status
 

@@ -16,13 +16,15 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr
 
 from ..runtime import SECRETS_FILE
-from ..settings import Settings
 from .redact import SECRETS
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 TokenName = Literal["huggingface", "civitai"]
 

@@ -25,6 +25,7 @@ from ..security.cleanup import (
     CleanupRoots,
     StorageMode,
     check_allowed,
+    execute_plan,
     plan_cleanup,
 )
 from ..security.redact import redact
@@ -32,10 +33,9 @@ from ..service import Phoenix
 from ..settings import Settings
 from ..status.gpu import GpuSampler, vram_of_largest
 from ..status.report import StatusBoard
+from .keys import PHOENIX, Slot
 
 log = logging.getLogger(__name__)
-
-PHOENIX_APP: web.AppKey[PhoenixApp] = web.AppKey("phoenix_app")
 
 
 class PhoenixApp:
@@ -132,7 +132,7 @@ class PhoenixApp:
 
     def attach(self, app: web.Application) -> None:
         """Hook into ``app`` before it starts: state key and lifecycle."""
-        app[PHOENIX_APP] = self
+        app[PHOENIX] = Slot(self)
         app.cleanup_ctx.append(self.cleanup_ctx)
 
     async def cleanup_ctx(self, app: web.Application) -> AsyncIterator[None]:
@@ -159,6 +159,12 @@ class PhoenixApp:
             )
         mode = StorageMode.from_environment(environ, self.settings)
         return plan_cleanup(roots, mode, container=True)
+
+    def run_cleanup(self) -> dict[str, Any]:
+        """Carry out :meth:`plan_cleanup`'s plan; the report stays for the status (blocking)."""
+        report = execute_plan(self.plan_cleanup()).to_dict()
+        self.cleanup_report = report
+        return report
 
     # -- views the routes and events share ----------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -15,17 +15,22 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..folders import LEGACY_FOLDERS, normalize_folder
 from ..runtime import LOCAL_TOKENS_FILE, PANEL_TOKENS_FILE, SECRETS_FILE
 from ..security.redact import SECRETS, install_redaction
-from ..settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 log = logging.getLogger("phoenix")
 
 _NOTICES = {"done": "phoenix.job.done", "failed": "phoenix.job.failed"}
+#: What the settings read as false; any other value of a gate variable turns the gate on.
+_FALSE = frozenset({"0", "false", "no", "off", "f", "n"})
 
 
 class ComfyLayout:
@@ -79,28 +84,60 @@ def inside_comfyui() -> bool:
 
 
 def install() -> None:
-    """Register routes and lifecycle hooks on ComfyUI's server. Called at import.
+    """Register routes, the login gate and the lifecycle on ComfyUI's server, at import.
 
-    Anywhere else (a test runner that imports the package root, say) it does nothing.
+    Nothing is read or started here, not even the settings: ComfyUI's import row stays
+    at 0.0 s, and an invalid variable cannot keep the nodes and routes from loading.
+    The settings are read when the server starts (:func:`_lifecycle`); a bad one is
+    then said once in the log, and by every route and node. Anywhere but inside
+    ComfyUI (a test runner that imports the package root, say) this does nothing.
     """
     if not inside_comfyui():
         return
-    import folder_paths
     from server import PromptServer
 
-    from .app import PhoenixApp
-    from .routes import register
+    from .deferred import register_routes
+    from .keys import PHOENIX, Slot
 
     server = PromptServer.instance
-    settings = load_settings()
     # Every line any logger in ComfyUI writes passes the filter that masks known secrets.
-    secrets = (settings.api_token, settings.hf_token, settings.civitai_token)
-    SECRETS.add(*(secret.get_secret_value() for secret in secrets if secret is not None))
     install_redaction()
-    if settings.comfy_auth:
+    if _login_gate_wanted():
         # First, before anything else here can fail: a ComfyUI without the gate would be
         # public (the bootstrap's probe would then stop it).
-        _install_gate(server, settings)
+        _install_gate(server)
+    register_routes(server.routes)
+    slot = Slot()
+    server.app[PHOENIX] = slot
+    server.app.cleanup_ctx.append(lambda app: _lifecycle(app, slot))
+
+
+async def _lifecycle(server_app: Any, slot: Any) -> AsyncIterator[None]:
+    """Phoenix's life inside ComfyUI's server: settings read, started, stopped with it."""
+    from ..errors import ConfigError
+    from ..settings import load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        log.error("Phoenix cannot start: %s", exc)
+        slot.error = exc
+        yield
+        return
+    app = _phoenix_app(settings)
+    slot.app = app
+    async for _ in app.cleanup_ctx(server_app):
+        yield
+
+
+def _phoenix_app(settings: Settings) -> Any:
+    """The extension for ComfyUI's folders, with its secrets known to the log filter."""
+    import folder_paths
+
+    from .app import PhoenixApp
+
+    secrets = (settings.api_token, settings.hf_token, settings.civitai_token)
+    SECRETS.add(*(secret.get_secret_value() for secret in secrets if secret is not None))
     runtime = settings.runtime_dir
     if runtime is not None:
         tokens_file = runtime / PANEL_TOKENS_FILE
@@ -117,22 +154,50 @@ def install() -> None:
         tokens_file=tokens_file,
         cleanup_roots=lambda: _cleanup_roots(app),
     )
-    register(server.routes)
-    app.attach(server.app)
     app.on_started.append(_wire_notices)
     # Handlers added after import (by other custom nodes) get the filter too.
     app.on_started.append(lambda _app: install_redaction())
+    return app
 
 
-def _install_gate(server: Any, settings: Settings) -> None:
-    """The login gate in front of every ComfyUI route and the websocket."""
-    from ..security.gate import Gate, GateConfig, install_gate, load_credentials
+def _login_gate_wanted() -> bool:
+    """``COMFY_AUTH``, else whether this is Phoenix's container; a doubtful value means yes."""
+    value = os.environ.get("COMFY_AUTH")
+    if value is None:
+        return _in_container()
+    return value.strip().lower() not in _FALSE
 
-    gate = Gate(GateConfig.for_settings(settings))
+
+def _in_container() -> bool:
+    value = os.environ.get("PHOENIX_CONTAINER")
+    return value is not None and value.strip().lower() not in _FALSE
+
+
+def _install_gate(server: Any) -> None:
+    """The login gate in front of every ComfyUI route and the websocket.
+
+    It is built when the server starts; until then, and for good when the settings are
+    invalid, every gated request is refused.
+    """
+    from .deferred import DeferredGate
+
+    DeferredGate(_build_gate).install(server.app, server.routes)
+
+
+def _build_gate() -> Any:
+    from ..errors import ConfigError
+    from ..security.gate import Gate, GateConfig, load_credentials
+    from ..settings import load_settings
+
+    gate = Gate(GateConfig.for_place(container=_in_container()))
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        log.error("The login gate refuses everyone: %s", exc)
+        return gate  # no credentials: nobody gets in
     runtime = settings.runtime_dir
-    handoff = runtime / SECRETS_FILE if runtime is not None else None
-    install_gate(server.app, gate, lambda: load_credentials(settings, handoff))
-    gate.register(server.routes)
+    gate.credentials = load_credentials(settings, runtime / SECRETS_FILE if runtime else None)
+    return gate
 
 
 def _cleanup_roots(app: Any) -> Any:
@@ -159,12 +224,16 @@ def _cleanup_roots(app: Any) -> Any:
 
 
 def running_app() -> Any:
-    """The PhoenixApp attached to ComfyUI's server (for the nodes)."""
+    """The PhoenixApp running in ComfyUI's server (for the nodes).
+
+    Raises:
+        PhoenixError: why Phoenix could not start, or that it is still starting.
+    """
     from server import PromptServer
 
-    from .app import PHOENIX_APP
+    from .keys import running
 
-    return PromptServer.instance.app[PHOENIX_APP]
+    return running(PromptServer.instance.app)
 
 
 def _wire_notices(app: Any) -> None:

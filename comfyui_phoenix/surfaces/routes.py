@@ -16,7 +16,7 @@ import os
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -26,12 +26,15 @@ from ..errors import BadRequestError, ForbiddenError, NotFoundError, PhoenixErro
 from ..folders import MODEL_EXTENSIONS, MODEL_FOLDERS, normalize_folder
 from ..naming import contained_path
 from ..refs import parse_destination
-from ..security.cleanup import execute_plan
 from ..security.gate import AUTHENTICATED
 from ..security.redact import redact
 from ..security.secrets import TokenName, write_secret_file
-from .app import PHOENIX_APP, PhoenixApp
+from .deferred import ROUTES
+from .keys import running
 from .sse import events_stream
+
+if TYPE_CHECKING:
+    from .app import PhoenixApp
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ def _handles_errors(handler: Handler) -> Handler:
 
 
 def phoenix(request: web.Request) -> PhoenixApp:
-    return request.app[PHOENIX_APP]
+    return running(request.app)
 
 
 async def json_body(request: web.Request) -> Any:
@@ -152,28 +155,9 @@ def require_trusted(request: web.Request) -> None:
 
 
 def register(routes: web.RouteTableDef, prefix: str = PREFIX) -> None:
-    """Add every Phoenix route to ``routes`` (ComfyUI's table, or a test app's)."""
-
-    def add(method: str, path: str, handler: Handler) -> None:
-        routes.route(method, prefix + path)(_handles_errors(handler))
-
-    add("GET", "/health", health)
-    add("GET", "/status", status)
-    add("GET", "/capabilities", capabilities)
-    add("POST", "/resolve", resolve)
-    add("POST", "/downloads", submit_downloads)
-    add("GET", "/downloads", list_downloads)
-    add("GET", "/downloads/{id}", get_download)
-    add("DELETE", "/downloads/{id}", cancel_download)
-    add("POST", "/downloads/{id}/{action:retry|pause|resume}", control_download)
-    add("GET", "/models", list_models)
-    add("DELETE", "/models/{folder}/{path:.+}", delete_model)
-    add("GET", "/preload", preload)
-    add("GET", "/tokens", get_tokens)
-    add("PUT", "/tokens", put_tokens)
-    add("GET", "/events", events)
-    add("GET", "/cleanup/plan", cleanup_plan)
-    add("POST", "/cleanup", run_cleanup)
+    """Add every Phoenix route to ``routes`` (a test app's; ComfyUI gets deferred stand-ins)."""
+    for method, path, name in ROUTES:
+        routes.route(method, prefix + path)(HANDLERS[name])
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -361,8 +345,11 @@ async def run_cleanup(request: web.Request) -> web.Response:
     """Carry out the same plan ``GET cleanup/plan`` shows; the body must say ``confirm: true``."""
     require_trusted(request)
     CleanupBody.model_validate(await json_body(request))
-    app = phoenix(request)
-    plan = await asyncio.to_thread(app.plan_cleanup)
-    report = (await asyncio.to_thread(execute_plan, plan)).to_dict()
-    app.cleanup_report = report
+    report = await asyncio.to_thread(phoenix(request).run_cleanup)
     return web.json_response(report)
+
+
+#: Each route's handler by name (:data:`.deferred.ROUTES` says which path it serves).
+HANDLERS: dict[str, Handler] = {
+    name: _handles_errors(globals()[name]) for _method, _path, name in ROUTES
+}

@@ -9,6 +9,7 @@ test process: each test says what it sets.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -123,7 +124,7 @@ class ComfyUI:
         raise RuntimeError(f"ComfyUI did not answer within {timeout:.0f} s:\n{self.log_tail()}")
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return plain_log(self.log_path)
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
@@ -149,6 +150,15 @@ _FOREIGN = ("PHOENIX_", "HF_", "HUGGINGFACE_", "CIVITAI_", "COMFY", "FB_")
 
 def _clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN)}
+
+
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_LEVEL = re.compile(r"^\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\] ?", re.M)
+
+
+def plain_log(path: Path) -> str:
+    """ComfyUI's log as older versions wrote it: newer ones colour each line and prefix its level."""
+    return _LEVEL.sub("", _COLOUR.sub("", path.read_text(errors="replace")))
 
 
 def _import_line(log: str) -> str | None:

@@ -36,8 +36,10 @@ __all__ = [
     "GateConfig",
     "GateCredentials",
     "client_address",
+    "in_container",
     "install_gate",
     "load_credentials",
+    "login_gate_wanted",
     "networks",
     "safe_next",
 ]

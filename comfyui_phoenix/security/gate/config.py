@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ...settings import Settings
+if TYPE_CHECKING:
+    from ...settings import Settings
+
 
 _LOOPBACK = ("127.0.0.0/8", "::1/128")
 _PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
@@ -48,6 +51,11 @@ class GateConfig:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> GateConfig:
+        """The defaults for where ``settings`` say Phoenix runs."""
+        return cls.for_place(container=settings.container)
+
+    @classmethod
+    def for_place(cls, *, container: bool) -> GateConfig:
         """Container: loopback and private ranges are proxies (RunPod's); elsewhere loopback."""
-        cidrs = _LOOPBACK + _PRIVATE if settings.container else _LOOPBACK
+        cidrs = _LOOPBACK + _PRIVATE if container else _LOOPBACK
         return cls(trusted_proxies=networks(*cidrs))

@@ -14,13 +14,15 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from ...settings import Settings
 from ..redact import SECRETS
 from ..secrets import verify_password
+
+if TYPE_CHECKING:
+    from ...settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -147,7 +147,7 @@ class GateMiddleware:
 def install_gate(
     app: web.Application,
     gate: GateMiddleware,
-    loader: Callable[[], GateCredentials] | None = None,
+    loader: Callable[[], GateCredentials | None] | None = None,
 ) -> None:
     """Put ``gate`` in front of every route of ``app`` (call before the app starts).
 
