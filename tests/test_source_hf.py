@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,13 @@ from peers.models import (
     safetensors_bytes,
 )
 
-from comfyui_phoenix.errors import AuthError, GatedError, NotFoundError, NothingToFetchError
+from comfyui_phoenix.errors import (
+    AuthError,
+    GatedError,
+    NotFoundError,
+    NothingToFetchError,
+    TransientError,
+)
 from comfyui_phoenix.net.endpoint import Endpoint
 from comfyui_phoenix.net.http import make_session
 from comfyui_phoenix.net.policy import HostPolicy
@@ -595,3 +602,35 @@ async def test_one_unusable_name_does_not_sink_a_whole_repository(
     )
     files = await make_source().plan(HFRef("someone/mixed"))
     assert placed(files) == {("loras", "good_lora.safetensors")}
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_an_unreachable_hub_is_one_sentence_whichever_client_line_is_installed(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # huggingface_hub 0.x raises requests' ConnectionError here, 1.x and 2.x httpx's.
+    monkeypatch.setattr("comfyui_phoenix.net.retry.BACKOFF_BASE", 0.01)
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    settings = make_settings(hf_endpoint=endpoint)
+    policy = HostPolicy(settings)
+    async with make_session(policy) as session:
+        source = HuggingFaceSource(SourceContext(settings, session, policy, Tokens()))
+        with pytest.raises(TransientError) as caught:
+            await source.plan(parse_reference("someone/models/mystery.safetensors"))
+    assert caught.value.detail.startswith(f"Could not reach HuggingFace at {endpoint}")
+    assert "tried 6 times" in str(caught.value.hint)
+
+
+async def test_a_busy_hub_is_waited_out_while_planning(
+    hf_server: HFServer, make_source: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("comfyui_phoenix.net.retry.BACKOFF_BASE", 0.01)
+    add_models_repo(hf_server)
+    hf_server.fail_next(503, times=3)
+    files = await make_source().plan(parse_reference("someone/models/mystery.safetensors"))
+    assert placed(files) == {("diffusion_models", "mystery.safetensors")}

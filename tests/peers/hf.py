@@ -113,6 +113,7 @@ class HFServer:
         self.valid_tokens: set[str] = set()
         self.requests: list[LoggedRequest] = []
         self.page_size = 1000
+        self._busy = 0
 
     # -- configuration ---------------------------------------------------------------------
     def add_repo(
@@ -158,6 +159,10 @@ class HFServer:
     def resolve_requests(self) -> list[LoggedRequest]:
         return [r for r in self.requests if "/resolve/" in r.path]
 
+    def fail_next(self, status: int, *, times: int = 1) -> None:
+        """Answer the next ``times`` API requests with ``status`` (a busy or broken hub)."""
+        self._busy_status, self._busy = status, times
+
     # -- app ----------------------------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._log])
@@ -177,6 +182,9 @@ class HFServer:
         self.requests.append(
             LoggedRequest(request.method, request.path, request.query_string, dict(request.headers))
         )
+        if self._busy and request.path.startswith("/api/"):
+            self._busy -= 1
+            return web.json_response({"error": "busy"}, status=self._busy_status)
         result: web.StreamResponse = await handler(request)
         return result
 
