@@ -1,9 +1,9 @@
-"""The server's answers, and the network's failures, turned into Phoenix errors.
+"""The server's answers turned into Phoenix errors.
 
-One funnel for this engine: an answer that carries no model bytes, a link the
-source refused even after a refresh, and a connection that kept failing each
-become the error that tells the user what to do. URLs in errors lose their
-query, since signed links carry credentials there.
+One funnel for this engine: an answer that carries no model bytes, and a link
+the source refused even after a refresh, each become the error that tells the
+user what to do; a connection that kept failing ends in the retry policy's own
+error. URLs in errors lose their query, since signed links carry credentials there.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from ...errors import (
     NotFoundError,
     PhoenixError,
     SourceError,
-    TransientError,
 )
 from ...net.answers import PLAIN, Answer
 from .transfer_state import Transfer
@@ -67,18 +66,6 @@ def check_answer(t: Transfer, response: aiohttp.ClientResponse) -> None:
             url=_bare(t.endpoint.url),
         )
     raise PLAIN.error(Answer(status, _bare(t.endpoint.url), response.headers))
-
-
-def gave_up(t: Transfer, exc: BaseException) -> PhoenixError:
-    """The error that ends ``t`` when the retries ran out on ``exc``."""
-    if isinstance(exc, TransientError):
-        return exc
-    return TransientError(
-        f"The connection to {t.host} kept failing while {t.label} was downloading "
-        f"({type(exc).__name__}).",
-        hint="Check the network; Phoenix resumes the download when it is retried.",
-        url=_bare(t.endpoint.url),
-    )
 
 
 def refused(t: Transfer, exc: LinkExpiredError) -> PhoenixError:
