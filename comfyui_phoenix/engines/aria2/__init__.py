@@ -3,7 +3,7 @@
 Phoenix starts its own ``aria2c`` on demand and talks to it through aria2p; aria2
 only fills ``NAME.part`` and the shared pipeline does the rest. Where things are:
 
-- ``engine.py``: :class:`Aria2Engine`: start, close, the transfer loop and its back-off.
+- ``engine.py``: :class:`Aria2Engine`: start, close, the transfer loop and its next steps.
 - ``daemon.py``: the aria2c child process: private directory, environment, log relay,
   launch and stop.
 - ``rpc.py``: the loopback JSON-RPC client and its failures as Phoenix errors.
@@ -11,7 +11,8 @@ only fills ``NAME.part`` and the shared pipeline does the rest. Where things are
 - ``downloads.py``: one download inside aria2c: added, followed, abandoned or forgotten.
 - ``progress.py``: progress from aria2's status answers, and the poll pacing.
 - ``orphans.py``: aria2c processes of a Phoenix that died, killed before the next transfer.
-- ``failures.py``: aria2's error codes and HTTP statuses as Phoenix errors and a next step.
+- ``failures.py``: aria2's exit codes as Phoenix errors and a next step; the HTTP
+  statuses among them read as every transfer's answers do.
 """
 
 from .engine import Aria2Engine

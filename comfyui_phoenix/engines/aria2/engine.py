@@ -211,7 +211,7 @@ class Aria2Engine:
             progressed, best = failure.done > best, max(best, failure.done)
             if failure.action == "refresh" and (progressed or not refreshed):
                 # A signed link expired mid-transfer: resolve it again and resume.
-                log.info("%s: %s; resolving the link again", label, failure.error.detail)
+                log.info("%s: %s; resolving the link again", label, failure.reason)
                 endpoint, refreshed = await self._resolve(request, label), True
             elif failure.action == "retry":
                 # aria2 gives up on a 429 or a 500 at once: wait, then add it again.
@@ -219,7 +219,7 @@ class Aria2Engine:
                     backoff.reset()
                 await backoff.wait(failure.error)
             elif failure.action == "restart" and not restarted:
-                log.info("%s: %s; starting over", label, failure.error.detail)
+                log.info("%s: %s; starting over", label, failure.reason)
                 self.discard(part)
                 reporter.restart()
                 restarted, best = True, 0

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ...errors import LinkExpiredError
+from ...net.answers import Answer
 from ...net.endpoint import Endpoint
 from ...net.retry import RETRYABLE, Backoff, RetryPolicy, with_retries
-from .http_errors import refused
+from ..transfer_answers import TransferWording
 from .transfer_state import Transfer
 
 T = TypeVar("T")
@@ -42,8 +43,8 @@ class Retries:
 
         Raises:
             TransientError: the failures in a row went past the policy; the hint says so.
-            PhoenixError: a fresh link was refused too (:func:`.http_errors.refused`),
-                or ``attempt`` failed in a way no retry mends.
+            PhoenixError: a fresh link was refused too (as :class:`TransferWording`
+                says it), or ``attempt`` failed in a way no retry mends.
         """
         backoff = Backoff(self.policy, f"{t.label} from {t.host}")
         while True:
@@ -69,7 +70,8 @@ class Retries:
             if generation != t.generation:
                 return
             if t.refreshed:
-                raise refused(t, exc) from exc
+                answer = Answer(exc.status or 0, t.endpoint.url)
+                raise TransferWording(t.label, t.host).error(answer) from exc
             t.endpoint = await self.resolve(t)
             t.generation += 1
             t.refreshed = True
