@@ -264,7 +264,8 @@ def phoenix_client(argv: list[str]) -> int:
     """
     import logging
 
-    from comfyui_phoenix.engines import transfer, verify
+    from comfyui_phoenix.engines import pipeline as transfer
+    from comfyui_phoenix.engines import verify
     from comfyui_phoenix.surfaces import cli
 
     ready = time.time()
