@@ -1,4 +1,9 @@
-"""Resume data's owners: a ``NAME.part`` left by the other engine is started over.
+"""Who had ``NAME.part`` before: a stale aria2c is stopped, another engine's part started over.
+
+The cross-process file lock on ``NAME.part`` is Phoenix's, not its aria2c's: when
+a Phoenix dies, the next owner of the file may start at once while the dead one's
+aria2c still writes (:mod:`.aria2.orphans`). Such an aria2c is killed before any
+transfer takes the file over, whichever engine runs it.
 
 Resume data lives in two places. ``jobs/journal.py`` records which downloads were
 unfinished when Phoenix stopped, so that they are taken up again; each engine's
@@ -14,6 +19,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from .aria2 import stop_orphans
+
 log = logging.getLogger(__name__)
 
 #: Each engine's resume file beside ``NAME.part``, by engine name.
@@ -21,12 +28,13 @@ CONTROL_SUFFIXES = {"python": ".phx", "aria2": ".aria2"}
 
 
 def take_over(engine_name: str, part: Path) -> None:
-    """Make ``part`` the engine's to resume: start it over if the other engine began it.
+    """Make ``part`` the engine's alone: no stale aria2c writes it, no other engine's bytes stay.
 
     Args:
         engine_name: the engine about to write ``part`` (``"python"`` or ``"aria2"``).
         part: the part file.
     """
+    stop_orphans()
     for other, suffix in CONTROL_SUFFIXES.items():
         control = part.with_name(part.name + suffix)
         if other != engine_name and control.exists():

@@ -1,6 +1,7 @@
 """The download pipeline: what every download goes through, whichever engine moves the bytes.
 
-A part file the other engine began is started over (:mod:`.part_owners`); then
+The part file is taken over first (:mod:`.part_owners`): no aria2c of a Phoenix
+that died still writes it, and one the other engine began is started over. Then
 free space is checked; then the engine fills the part file while a hasher follows
 the contiguous prefix in a thread; then size, hash and content are checked, and
 only then is the file renamed into place. A file that fails a check is deleted,

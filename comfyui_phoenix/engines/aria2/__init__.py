@@ -10,12 +10,14 @@ only fills ``NAME.part`` and the shared pipeline does the rest. Where things are
 - ``options.py``: the daemon's global options and each download's own (headers included).
 - ``downloads.py``: one download inside aria2c: added, followed, abandoned or forgotten.
 - ``progress.py``: progress from aria2's status answers, and the poll pacing.
-- ``orphans.py``: aria2c processes of a Phoenix that died, killed before the next transfer.
+- ``orphans.py``: aria2c processes of a Phoenix that died, killed before the next transfer
+  of either engine.
 - ``failures.py``: aria2's exit codes as Phoenix errors and a next step; the HTTP
   statuses among them read as every transfer's answers do.
 """
 
 from .engine import Aria2Engine
+from .orphans import stop_orphans
 from .progress import contiguous_bytes
 
-__all__ = ["Aria2Engine", "contiguous_bytes"]
+__all__ = ["Aria2Engine", "contiguous_bytes", "stop_orphans"]

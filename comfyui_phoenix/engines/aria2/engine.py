@@ -26,7 +26,6 @@ from .daemon import Daemon, free_port
 from .downloads import control_file, run_once
 from .failures import failure_of
 from .options import daemon_options
-from .orphans import stop_orphans
 from .progress import MIN_REPORT_INTERVAL, Reporter
 
 if TYPE_CHECKING:
@@ -187,8 +186,6 @@ class Aria2Engine:
             EngineError: aria2c failed or could not write the file.
         """
         await self.start()
-        # Whoever had this part file before may have died and left its aria2c writing it.
-        await asyncio.to_thread(stop_orphans)
         part = request.part_path
         label = request.label or part.name
         part.parent.mkdir(parents=True, exist_ok=True)
