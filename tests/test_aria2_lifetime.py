@@ -3,11 +3,13 @@
 Real ``phoenix fetch`` processes against a throttled local file host: however a
 CLI ends, no aria2c of it stays behind, and a CLI killed mid-file followed by
 another on the same file leaves one writer of ``NAME.part`` at every moment. An
-aria2c that outlived its Phoenix anyway is killed before the next transfer.
+aria2c that outlived its Phoenix anyway is killed before the next transfer, whichever
+engine runs it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -26,8 +28,13 @@ from peers.endpoints import Scripted
 from peers.files import FileServer
 from peers.models import LORA, safetensors_bytes
 
-from comfyui_phoenix.engines.aria2 import Aria2Engine
+from comfyui_phoenix.engines.aria2 import Aria2Engine, stop_orphans
 from comfyui_phoenix.engines.base import Progress, TransferRequest
+from comfyui_phoenix.engines.pipeline import download_verified
+from comfyui_phoenix.engines.python import PythonEngine
+from comfyui_phoenix.net.http import make_session
+from comfyui_phoenix.net.policy import HostPolicy
+from comfyui_phoenix.settings import Settings
 
 pytestmark = [
     pytest.mark.aria2,
@@ -225,7 +232,7 @@ def test_a_killed_cli_and_the_next_never_write_one_part_together(
 
 
 @pytest.fixture
-def stray(tmp_path: Path) -> Iterator[Callable[[str], int]]:
+def stray(tmp_path: Path) -> Iterator[Callable[..., int]]:
     """Starts an aria2c whose parent exits at once, and which names this test as its owner.
 
     The owner named lives on, so aria2c's own ``--stop-with-process`` never fires: the
@@ -240,17 +247,18 @@ def stray(tmp_path: Path) -> Iterator[Callable[[str], int]]:
         "print(child.pid)\n"
     )
 
-    def start(home_name: str) -> int:
+    def start(home_name: str, *uris: str, conf: str = "") -> int:
         home = tmp_path / home_name
         home.mkdir()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        (home / "aria2.conf").write_text(f"enable-rpc=true\nrpc-listen-port={port}\n")
+        (home / "aria2.conf").write_text(f"enable-rpc=true\nrpc-listen-port={port}\n{conf}")
         argv = [
             "aria2c",
             f"--conf-path={home / 'aria2.conf'}",
             f"--stop-with-process={os.getpid()}",
+            *uris,
         ]
         launched = subprocess.run(
             [sys.executable, "-c", spawn, *argv], capture_output=True, text=True, check=True
@@ -273,7 +281,8 @@ async def test_a_transfer_first_kills_the_aria2c_of_a_phoenix_that_died(
     data = payload(MiB)
     file_server.add(NAME, data)
     url = f"{file_server.base_url}/files/{NAME}"  # type: ignore[attr-defined]
-    part = tmp_path / "models" / f"{NAME}.part"
+    final = tmp_path / "models" / NAME
+    part = final.with_name(f"{NAME}.part")
     orphan_seen: list[bool] = []
 
     def record(_: Progress) -> None:
@@ -281,11 +290,70 @@ async def test_a_transfer_first_kills_the_aria2c_of_a_phoenix_that_died(
 
     engine = Aria2Engine(runtime_dir=tmp_path / "run", poll_interval=0.1)
     try:
-        await engine.transfer(TransferRequest(part, Scripted(url)), record)
+        await engine.start()
+        await download_verified(
+            engine,
+            TransferRequest(part, Scripted(url)),
+            final_path=final,
+            expected_size=len(data),
+            hash_spec=None,
+            on_progress=record,
+        )
         assert engine.pid is not None  # its own aria2c is not an orphan
     finally:
         await engine.close()
 
-    assert part.read_bytes() == data
+    assert final.read_bytes() == data
     assert orphan_seen and not any(orphan_seen)  # gone before the first byte arrived
     assert running(foreign)  # an aria2c Phoenix did not start is none of its business
+
+
+async def test_a_python_transfer_first_kills_an_aria2c_still_writing_its_part(
+    stray: Callable[..., int],
+    file_server: FileServer,
+    models_dir: Path,
+    make_settings: Callable[..., Settings],
+) -> None:
+    data = payload(MiB)
+    file_server.add(NAME, data)
+    file_server.add("stale.bin", payload(8 * MiB))
+    file_server.faults("stale.bin", stall_at=MiB, stall_seconds=30)
+    final = models_dir / NAME
+    part = final.with_name(f"{NAME}.part")
+    base = file_server.base_url  # type: ignore[attr-defined]
+    orphan = stray(
+        "phoenix-aria2-left", f"{base}/files/stale.bin", conf=f"dir={models_dir}\nout={part.name}\n"
+    )
+    until(lambda: orphan in writers(part), 10, "the stray aria2c wrote the part file")
+    orphan_seen: list[bool] = []
+
+    def record(_: Progress) -> None:
+        orphan_seen.append(running(orphan))
+
+    policy = HostPolicy(make_settings())
+    engine = PythonEngine(lambda: make_session(policy))
+    try:
+        await download_verified(
+            engine,
+            TransferRequest(part, Scripted(f"{base}/files/{NAME}")),
+            final_path=final,
+            expected_size=len(data),
+            hash_spec=("sha256", hashlib.sha256(data).hexdigest()),
+            on_progress=record,
+        )
+    finally:
+        await engine.close()
+
+    assert final.read_bytes() == data
+    assert orphan_seen and not any(orphan_seen)  # gone before the first byte was written
+
+
+def test_the_sweep_is_harmless_where_processes_cannot_be_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def denied(*_: object, **__: object) -> list[psutil.Process]:
+        raise psutil.AccessDenied()
+
+    monkeypatch.setattr(psutil, "process_iter", denied)
+
+    assert stop_orphans() == []

@@ -25,7 +25,7 @@ from peers.models import LORA, safetensors_bytes
 
 from comfyui_phoenix.engines.aria2 import Aria2Engine, contiguous_bytes
 from comfyui_phoenix.engines.base import Progress, TransferRequest
-from comfyui_phoenix.engines.transfer import download_verified
+from comfyui_phoenix.engines.pipeline import download_verified
 from comfyui_phoenix.errors import AuthError, NotFoundError, TransientError
 from comfyui_phoenix.net.endpoint import Endpoint
 

@@ -27,8 +27,8 @@ from peers.files import FileServer, RateLimiter
 from peers.models import LORA, safetensors_bytes
 
 from comfyui_phoenix.engines.base import Progress, TransferRequest
+from comfyui_phoenix.engines.pipeline import download_verified
 from comfyui_phoenix.engines.python import PythonEngine, sidecar_path
-from comfyui_phoenix.engines.transfer import download_verified
 from comfyui_phoenix.errors import (
     AuthError,
     DiskFullError,

@@ -29,14 +29,14 @@ def phoenix_client(argv: list[str]) -> int:
     """
     import logging
 
-    from comfyui_phoenix.engines import transfer, verify
+    from comfyui_phoenix.engines import pipeline, verify
     from comfyui_phoenix.surfaces import cli
 
     ready = time.time()
     syncs: list[tuple[float, float]] = []
     publishes: list[tuple[float, float]] = []
     tails: list[tuple[float, float]] = []
-    # ``publish`` is looked up in transfer's namespace, where the pipeline calls it.
+    # ``publish`` is looked up in the pipeline's namespace, where it is called.
     datasync, publish = verify._datasync, verify.publish
 
     def timed_datasync(fd: int) -> None:
@@ -55,8 +55,8 @@ def phoenix_client(argv: list[str]) -> int:
         return True
 
     verify._datasync = timed_datasync
-    setattr(transfer, "publish", timed_publish)  # noqa: B010 - not an exported name
-    logging.getLogger(transfer.__name__).addFilter(keep_tail)
+    setattr(pipeline, "publish", timed_publish)  # noqa: B010 - not an exported name
+    logging.getLogger(pipeline.__name__).addFilter(keep_tail)
     try:
         return cli.main(argv)
     finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engines.base import Engine, Progress, TransferRequest
-from ..engines.transfer import download_verified
+from ..engines.pipeline import download_verified
 from ..errors import JobNotFound, PhoenixError
 from ..folders import ModelLayout
 from ..refs import Destination, NumberMeaning, Reference

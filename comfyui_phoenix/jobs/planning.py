@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engines.transfer import DEFAULT_MIN_FREE_MARGIN, bytes_on_disk, free_space_margin
+from ..engines.pipeline import DEFAULT_MIN_FREE_MARGIN, bytes_on_disk, free_space_margin
 from ..errors import DiskFullError, PhoenixError
 from ..folders import ModelLayout
 from ..naming import contained_path

@@ -74,11 +74,6 @@ def retry_after_of(exc: BaseException) -> float | None:
     return exc.retry_after if isinstance(exc, TransientError) else None
 
 
-def worth_retrying(exc: BaseException, failures: int, max_retries: int) -> bool:
-    """Whether failure number ``failures`` in a row may be followed by another try."""
-    return RetryPolicy(max_retries=max_retries).allows(exc, failures)
-
-
 def backoff_delay(failures: int, *, cap: float, retry_after: float | None = None) -> float:
     """Seconds to wait after failure number ``failures`` in a row (1 for the first).
 
@@ -90,6 +85,48 @@ def backoff_delay(failures: int, *, cap: float, retry_after: float | None = None
         return retry_after + random.uniform(0, 0.1 * retry_after + 0.05)  # noqa: S311 - jitter, not security
     ceiling = min(cap, BACKOFF_BASE * 2.0 ** (failures - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not security
+
+
+class Backoff:
+    """One run of failures in a row under a policy: each is waited out, until the policy ends it.
+
+    A transfer starts the run over whenever bytes flowed since its last failure, so
+    a long download is not failed by the sum of many short outages.
+
+    Args:
+        policy: how often and how long to wait.
+        what: what is being asked for, for the log and the final error.
+    """
+
+    def __init__(self, policy: RetryPolicy, what: str) -> None:
+        self.policy = policy
+        self.what = what
+        self.failures = 0
+        self._began = time.monotonic()
+
+    def reset(self) -> None:
+        """Bytes flowed: the next failure is the first of a new run."""
+        self.failures = 0
+        self._began = time.monotonic()
+
+    async def wait(self, exc: BaseException) -> None:
+        """Count ``exc`` as the next failure in a row, and wait before the next try.
+
+        Raises:
+            PhoenixError: the policy allows no further try; :func:`gave_up`'s error,
+                whose hint says how often Phoenix tried.
+        """
+        self.failures += 1
+        policy = self.policy
+        if not policy.allows(exc, self.failures):
+            too_long = (retry_after_of(exc) or 0) > policy.max_retry_after
+            elapsed = time.monotonic() - self._began
+            error = gave_up(exc, self.what, self.failures, elapsed, too_long=too_long)
+            raise error from (None if error is exc else exc)
+        delay = policy.delay(exc, self.failures)
+        level = logging.WARNING if delay >= NOTICEABLE_WAIT else logging.INFO
+        log.log(level, "%s: %s; trying again in %.1f s", self.what, _describe(exc), delay)
+        await asyncio.sleep(delay)
 
 
 async def with_retries(
@@ -106,21 +143,12 @@ async def with_retries(
         TransientError: the failures went on beyond the policy; its hint says so.
         PhoenixError: any other refusal (not found, no access), at once.
     """
-    failures = 0
-    began = time.monotonic()
+    backoff = Backoff(policy, what)
     while True:
         try:
             return await call()
         except RETRYABLE as exc:
-            failures += 1
-            if not policy.allows(exc, failures):
-                too_long = (retry_after_of(exc) or 0) > policy.max_retry_after
-                error = gave_up(exc, what, failures, time.monotonic() - began, too_long=too_long)
-                raise error from (None if error is exc else exc)
-            delay = policy.delay(exc, failures)
-            level = logging.WARNING if delay >= NOTICEABLE_WAIT else logging.INFO
-            log.log(level, "%s: %s; trying again in %.1f s", what, _describe(exc), delay)
-            await asyncio.sleep(delay)
+            await backoff.wait(exc)
 
 
 async def resolve_with_retry(

@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from ...errors import EngineError, PhoenixError
+from ...errors import EngineError
 from ...net.endpoint import Endpoint
-from ...net.retry import backoff_delay, resolve_with_retry, retry_after_of, worth_retrying
+from ...net.retry import Backoff, RetryPolicy, with_retries
 from ...security.redact import SECRETS
 from ..base import ProgressCallback, TransferRequest
 from . import rpc
@@ -26,7 +26,6 @@ from .daemon import Daemon, free_port
 from .downloads import control_file, run_once
 from .failures import failure_of
 from .options import daemon_options
-from .orphans import stop_orphans
 from .progress import MIN_REPORT_INTERVAL, Reporter
 
 if TYPE_CHECKING:
@@ -80,8 +79,7 @@ class Aria2Engine:
         self.min_split_size = max(1 << 20, min_split_size)
         self.max_tries = max_tries
         self.retry_wait = retry_wait
-        self.max_retries = max_retries
-        self.backoff_cap = backoff_cap
+        self.policy = RetryPolicy(max_retries=max_retries, backoff_cap=backoff_cap)
         self._daemon: Daemon | None = None
         self._api: aria2p.API | None = None
         self._session: requests.Session | None = None
@@ -188,8 +186,6 @@ class Aria2Engine:
             EngineError: aria2c failed or could not write the file.
         """
         await self.start()
-        # Whoever had this part file before may have died and left its aria2c writing it.
-        await asyncio.to_thread(stop_orphans)
         part = request.part_path
         label = request.label or part.name
         part.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +194,9 @@ class Aria2Engine:
             control.unlink()  # resume data for bytes that are gone would only mislead aria2
         endpoint = await self._resolve(request, label)
         reporter = Reporter(on_progress, request.size)
-        best = failures = 0
+        # aria2 does not tell Phoenix a server's Retry-After: the waits are the policy's.
+        backoff = Backoff(self.policy, label)
+        best = 0
         refreshed = restarted = False
         while True:
             status = await run_once(
@@ -210,14 +208,15 @@ class Aria2Engine:
             progressed, best = failure.done > best, max(best, failure.done)
             if failure.action == "refresh" and (progressed or not refreshed):
                 # A signed link expired mid-transfer: resolve it again and resume.
-                log.info("%s: %s; resolving the link again", label, failure.error.detail)
+                log.info("%s: %s; resolving the link again", label, failure.reason)
                 endpoint, refreshed = await self._resolve(request, label), True
             elif failure.action == "retry":
                 # aria2 gives up on a 429 or a 500 at once: wait, then add it again.
-                failures = 1 if progressed else failures + 1
-                await self._back_off(failure.error, failures, label)
+                if progressed:
+                    backoff.reset()
+                await backoff.wait(failure.error)
             elif failure.action == "restart" and not restarted:
-                log.info("%s: %s; starting over", label, failure.error.detail)
+                log.info("%s: %s; starting over", label, failure.reason)
                 self.discard(part)
                 reporter.restart()
                 restarted, best = True, 0
@@ -225,24 +224,9 @@ class Aria2Engine:
                 raise failure.error
 
     async def _resolve(self, request: TransferRequest, label: str) -> Endpoint:
-        return await resolve_with_retry(
-            request.endpoint,
-            max_retries=self.max_retries,
-            backoff_cap=self.backoff_cap,
-            label=label,
+        return await with_retries(
+            request.endpoint, policy=self.policy, what=f"the link for {label}"
         )
-
-    async def _back_off(self, error: PhoenixError, failures: int, label: str) -> None:
-        """Wait before failure number ``failures`` in a row is retried, or raise ``error``.
-
-        aria2 does not tell Phoenix a server's Retry-After, so the wait is the backoff's
-        unless the error carries one.
-        """
-        if not worth_retrying(error, failures, self.max_retries):
-            raise error
-        delay = backoff_delay(failures, cap=self.backoff_cap, retry_after=retry_after_of(error))
-        log.info("%s: %s; trying again in %.1f s", label, error.detail, delay)
-        await asyncio.sleep(delay)
 
     def _running_api(self) -> aria2p.API:
         if self._api is None:

@@ -5,9 +5,11 @@ Phoenix, not by its aria2c, so it goes the moment Phoenix dies, and the next own
 of the file may start at once. On Linux the kernel kills the orphan then too (see
 ``daemon._die_with_parent``), but in the instant between the two, or where no such
 signal exists (``--stop-with-process`` is noticed within a second or so), the old
-aria2c may still write. So before each transfer Phoenix looks for aria2c processes
-whose command line names a Phoenix owner that is no longer their parent, kills
-them, and waits until they are gone. Any other aria2c is left alone.
+aria2c may still write. So before each transfer, whichever engine runs it
+(:mod:`..part_owners`), Phoenix looks for aria2c processes whose command line
+names a Phoenix owner that is no longer their parent, kills them, and waits until
+they are gone. Any other aria2c is left alone, and so is everything where
+processes cannot be listed or their command lines read (a Windows service's, say).
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ def stop_orphans(timeout: float = GONE_TIMEOUT) -> list[int]:
 
 
 def _aria2c_processes() -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["name"]) if p.info["name"] in _NAMES]
+    try:
+        return [p for p in psutil.process_iter(["name"]) if p.info["name"] in _NAMES]
+    except (psutil.Error, OSError):  # processes cannot be listed here: none to stop
+        return []
 
 
 def _orphaned(process: psutil.Process) -> bool:

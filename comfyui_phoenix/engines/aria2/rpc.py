@@ -89,7 +89,7 @@ async def call(method: Callable[..., T], *args: Any) -> T:
     except requests.RequestException as exc:
         # The next transfer() starts a fresh aria2c, which resumes from the control file.
         raise TransientError(
-            "aria2c stopped answering.", hint="The download will be retried and resume."
+            "aria2c stopped answering.", hint="Retry the download; it resumes where it stopped."
         ) from exc
     except aria2p.ClientException as exc:
         raise EngineError(

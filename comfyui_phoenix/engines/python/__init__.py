@@ -20,11 +20,12 @@ One concern per file, from the bottom up:
   and saving.
 * ``transfer_state.py``: the bookkeeping of one transfer: pieces, the contiguous
   prefix, going whole, progress reports and periodic saves.
-* ``http_errors.py``: the server's answers and the network's failures turned into
-  Phoenix errors.
+* ``http_errors.py``: the server's answers turned into the next step or a Phoenix
+  error, web pages instead of the file refused.
 * ``stream_to_disk.py``: one response's body copied into its piece, chunk by chunk,
   under the caps.
-* ``retries.py``: capped backoff on transient failures, a fresh link on refusal.
+* ``retries.py``: the engine's retry policy on transient failures, a fresh link on
+  refusal.
 * ``engine.py``: :class:`PythonEngine`: the probe, the piece workers, restarts from
   byte 0.
 """

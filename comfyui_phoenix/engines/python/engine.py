@@ -25,6 +25,7 @@ from typing import ClassVar
 import aiohttp
 
 from ...errors import EngineError, SourceError, TransientError
+from ...net.retry import RetryPolicy
 from ..base import ProgressCallback, TransferRequest
 from .bandwidth_cap import TokenBucket
 from .http_errors import check_answer
@@ -84,7 +85,8 @@ class PythonEngine:
         self.connections = connections
         self.piece_size = piece_size
         self.stall_timeout = stall_timeout
-        self._retries = Retries(max_retries, backoff_cap)
+        self.policy = RetryPolicy(max_retries=max_retries, backoff_cap=backoff_cap)
+        self._retries = Retries(self.policy)
         self._cap = TokenBucket(max_rate) if max_rate else None
         self._bookkeeper: ThreadPoolExecutor | None = None
         self._timeout = aiohttp.ClientTimeout(

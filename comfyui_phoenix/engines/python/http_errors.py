@@ -1,27 +1,18 @@
-"""The server's answers, and the network's failures, turned into Phoenix errors.
+"""The server's answers during a transfer turned into the engine's next step or a Phoenix error.
 
-One funnel for this engine: an answer that carries no model bytes, a link the
-source refused even after a refresh, and a connection that kept failing each
-become the error that tells the user what to do. URLs in errors lose their
-query, since signed links carry credentials there.
+One funnel for this engine: an answer that carries no model bytes is read as
+both engines read it (:mod:`..transfer_answers`), and a 200 or 206 whose body
+is a web page or an API message, never the model, is refused at once.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import aiohttp
 
-from ...errors import (
-    AuthError,
-    IntegrityError,
-    LinkExpiredError,
-    NotFoundError,
-    PhoenixError,
-    SourceError,
-    TransientError,
-)
-from ...net.answers import PLAIN, Answer
+from ...errors import IntegrityError
+from ...net.answers import Answer
+from ...security.redact import redact_url
+from ..transfer_answers import TransferWording, next_step
 from .transfer_state import Transfer
 
 #: Bodies that are never model bytes: an error page, a login form, an API error.
@@ -39,8 +30,8 @@ def check_answer(t: Transfer, response: aiohttp.ClientResponse) -> None:
     Raises:
         IntegrityError: the body is a web page or an API message, not the file.
         LinkExpiredError: the link was refused or redirected; a fresh one may work.
-        NotFoundError: the file is not at the link.
-        PhoenixError: any other status, as the shared HTTP reading maps it.
+        TransientError: the server is busy; worth another try.
+        PhoenixError: any other status (not found, say), as :class:`TransferWording` says it.
     """
     status = response.status
     if status in (200, 206):
@@ -48,65 +39,14 @@ def check_answer(t: Transfer, response: aiohttp.ClientResponse) -> None:
             raise IntegrityError(
                 f"The server sent a web page or an error message instead of {t.label}.",
                 hint="The link may need a login or a token, or it has expired; open it in a browser.",
-                url=_bare(t.endpoint.url),
+                url=redact_url(t.endpoint.url),
             )
         return
-    if status == 416:
+    step = next_step(status)
+    if step == "restart":
         return
-    if status in (401, 403, 410) or 300 <= status < 400:
-        raise LinkExpiredError(
-            f"{t.host} refused the link for {t.label} (HTTP {status}).",
-            status=status,
-            url=_bare(t.endpoint.url),
-        )
-    if status == 404:
-        raise NotFoundError(
-            f"{t.label} is not at {_bare(t.endpoint.url)} (HTTP 404).",
-            hint="The file was moved or removed at the source; check the link.",
-            status=404,
-            url=_bare(t.endpoint.url),
-        )
-    raise PLAIN.error(Answer(status, _bare(t.endpoint.url), response.headers))
-
-
-def gave_up(t: Transfer, exc: BaseException) -> PhoenixError:
-    """The error that ends ``t`` when the retries ran out on ``exc``."""
-    if isinstance(exc, TransientError):
-        return exc
-    return TransientError(
-        f"The connection to {t.host} kept failing while {t.label} was downloading "
-        f"({type(exc).__name__}).",
-        hint="Check the network; Phoenix resumes the download when it is retried.",
-        url=_bare(t.endpoint.url),
-    )
-
-
-def refused(t: Transfer, exc: LinkExpiredError) -> PhoenixError:
-    """The error that ends ``t`` when a fresh link was refused as well."""
-    status = exc.status or 0
-    url = _bare(t.endpoint.url)
-    if status == 410:
-        return NotFoundError(
-            f"{t.label} is no longer available at {t.host} (HTTP 410).",
-            hint="The file was removed at the source; check the link.",
-            status=status,
-            url=url,
-        )
-    if 300 <= status < 400:
-        return SourceError(
-            f"{t.host} keeps redirecting the download of {t.label}, also with a fresh link.",
-            hint="Check the link in a browser.",
-            status=status,
-            url=url,
-        )
-    return AuthError(
-        f"{t.host} refused the download of {t.label} (HTTP {status}), also with a fresh link.",
-        hint="Check your token and that your account may download this file.",
-        status=status,
-        url=url,
-    )
-
-
-def _bare(url: str) -> str:
-    """The URL without its query: signed links carry credentials there."""
-    return urlsplit(url)._replace(query="", fragment="").geturl()
+    answer = Answer(status, t.endpoint.url, response.headers)
+    wording = TransferWording(t.label, t.host)
+    if step == "refresh":
+        raise wording.expired(answer)
+    raise wording.error(answer)

@@ -1,4 +1,4 @@
-"""Retries for one transfer: capped backoff on transient failures, a fresh link on refusal.
+"""Retries for one transfer: the engine's retry policy on transient failures, a fresh link on refusal.
 
 Signed links expire, sometimes midway through a large file. The source is asked
 for a new one once per run of refusals, shared by all the transfer's
@@ -8,21 +8,15 @@ transfer.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from ...errors import LinkExpiredError
+from ...net.answers import Answer
 from ...net.endpoint import Endpoint
-from ...net.retry import (
-    RETRYABLE,
-    backoff_delay,
-    resolve_with_retry,
-    retry_after_of,
-    worth_retrying,
-)
-from .http_errors import gave_up, refused
+from ...net.retry import RETRYABLE, Backoff, RetryPolicy, with_retries
+from ..transfer_answers import TransferWording
 from .transfer_state import Transfer
 
 T = TypeVar("T")
@@ -33,12 +27,11 @@ class Retries:
     """How patiently a transfer's requests are tried again.
 
     Attributes:
-        max_retries: Failures in a row (per piece) before the transfer fails.
-        backoff_cap: Longest wait between retries, unless the server asks for longer.
+        policy: The engine's policy: failures in a row (per piece) before the
+            transfer fails, and the longest wait between tries.
     """
 
-    max_retries: int
-    backoff_cap: float
+    policy: RetryPolicy
 
     async def run(
         self, t: Transfer, attempt: Callable[[], Awaitable[T]], moved: Callable[[], int]
@@ -49,11 +42,11 @@ class Retries:
         A refused link is refreshed once per run of refusals.
 
         Raises:
-            TransientError: the failures in a row went past ``max_retries``.
-            PhoenixError: a fresh link was refused too (:func:`.http_errors.refused`),
-                or ``attempt`` failed in a way no retry mends.
+            TransientError: the failures in a row went past the policy; the hint says so.
+            PhoenixError: a fresh link was refused too (as :class:`TransferWording`
+                says it), or ``attempt`` failed in a way no retry mends.
         """
-        failures = 0
+        backoff = Backoff(self.policy, f"{t.label} from {t.host}")
         while True:
             generation, before = t.generation, moved()
             try:
@@ -61,16 +54,14 @@ class Retries:
             except LinkExpiredError as exc:
                 await self._refresh(t, generation, exc)
             except RETRYABLE as exc:
-                failures = 1 if moved() > before else failures + 1
-                await self._back_off(t, exc, failures)
+                if moved() > before:
+                    backoff.reset()
+                await backoff.wait(exc)
 
     async def resolve(self, t: Transfer) -> Endpoint:
         """A link for ``t`` from its source, retried while the source is busy."""
-        return await resolve_with_retry(
-            t.request.endpoint,
-            max_retries=self.max_retries,
-            backoff_cap=self.backoff_cap,
-            label=t.label,
+        return await with_retries(
+            t.request.endpoint, policy=self.policy, what=f"the link for {t.label}"
         )
 
     async def _refresh(self, t: Transfer, generation: int, exc: LinkExpiredError) -> None:
@@ -79,14 +70,8 @@ class Retries:
             if generation != t.generation:
                 return
             if t.refreshed:
-                raise refused(t, exc) from exc
+                answer = Answer(exc.status or 0, t.endpoint.url)
+                raise TransferWording(t.label, t.host).error(answer) from exc
             t.endpoint = await self.resolve(t)
             t.generation += 1
             t.refreshed = True
-
-    async def _back_off(self, t: Transfer, exc: BaseException, failures: int) -> None:
-        if not worth_retrying(exc, failures, self.max_retries):
-            error = gave_up(t, exc)
-            raise error from (None if error is exc else exc)
-        retry_after = retry_after_of(exc)
-        await asyncio.sleep(backoff_delay(failures, cap=self.backoff_cap, retry_after=retry_after))

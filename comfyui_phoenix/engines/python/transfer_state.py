@@ -20,10 +20,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from ...net.endpoint import Endpoint
 from ..base import Progress, ProgressCallback, TransferRequest
+from ..transfer_answers import host_of
 from ..verify import check_size_and_hash
 from .bandwidth_cap import TokenBucket
 from .part_file import PartFile
@@ -110,7 +110,7 @@ class Transfer:
     @property
     def host(self) -> str:
         """The server the current link points at, for messages."""
-        return urlsplit(self.endpoint.url).hostname or "the server"
+        return host_of(self.endpoint.url)
 
     @property
     def contiguous(self) -> int:

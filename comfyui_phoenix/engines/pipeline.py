@@ -1,9 +1,12 @@
-"""The one pipeline every download goes through, whichever engine moves the bytes.
+"""The download pipeline: what every download goes through, whichever engine moves the bytes.
 
-Free space first; then the engine fills the part file while a hasher follows the
-contiguous prefix in a thread; then size, hash and content are checked, and only
-then is the file renamed into place. A file that fails a check is deleted, never
-kept or reused; a cancelled or failed transfer keeps its part file for a resume.
+The part file is taken over first (:mod:`.part_owners`): no aria2c of a Phoenix
+that died still writes it, and one the other engine began is started over. Then
+free space is checked; then the engine fills the part file while a hasher follows
+the contiguous prefix in a thread; then size, hash and content are checked, and
+only then is the file renamed into place. A file that fails a check is deleted,
+never kept or reused; a cancelled or failed transfer keeps its part file for a
+resume.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from ..errors import DiskFullError, IntegrityError
 from .base import Engine, Progress, ProgressCallback, TransferRequest
+from .part_owners import take_over
 from .verify import StreamingHasher, check_size_and_hash, publish, sniff_content
 
 log = logging.getLogger(__name__)
@@ -98,20 +102,6 @@ def _gb(amount: int) -> str:
     return f"{amount / 1e9:.2f}" if amount < 10e9 else f"{amount / 1e9:.1f}"
 
 
-#: Each engine's resume data beside ``NAME.part``. A part left by the other engine may
-#: have holes that this engine would take for bytes, so it is started over.
-CONTROL_SUFFIXES = {"python": ".phx", "aria2": ".aria2"}
-
-
-def _drop_foreign_part(engine_name: str, part: Path) -> None:
-    for other, suffix in CONTROL_SUFFIXES.items():
-        control = part.with_name(part.name + suffix)
-        if other != engine_name and control.exists():
-            log.info("starting %s over: it was begun by the %s engine", part.name, other)
-            part.unlink(missing_ok=True)
-            control.unlink(missing_ok=True)
-
-
 async def download_verified(
     engine: Engine,
     request: TransferRequest,
@@ -145,7 +135,7 @@ async def download_verified(
     """
     name = final_path.name
     await asyncio.to_thread(final_path.parent.mkdir, parents=True, exist_ok=True)
-    await asyncio.to_thread(_drop_foreign_part, engine.name, request.part_path)
+    await asyncio.to_thread(take_over, engine.name, request.part_path)
     await asyncio.to_thread(
         check_free_space,
         name,
