@@ -9,14 +9,10 @@ and every one of them answers with that one sentence rather than failing its own
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from ..errors import PhoenixError
-
-if TYPE_CHECKING:
-    from .app import PhoenixApp
 
 
 class NotStarted(PhoenixError):
@@ -28,17 +24,20 @@ class NotStarted(PhoenixError):
 
 @dataclass
 class Slot:
-    """What runs in a server: the extension, or why it could not start."""
+    """What runs in a server: the extension (a ``PhoenixApp``), or why it could not start.
 
-    app: PhoenixApp | None = None
+    Typed loosely so that this module stays below the app it holds.
+    """
+
+    app: object | None = None
     error: PhoenixError | None = None
 
 
 PHOENIX: web.AppKey[Slot] = web.AppKey("phoenix", Slot)
 
 
-def running(app: web.Application) -> PhoenixApp:
-    """The extension running in ``app``.
+def running(app: web.Application) -> object:
+    """The extension running in ``app`` (its ``PhoenixApp``).
 
     Raises:
         PhoenixError: why Phoenix could not start (e.g. the invalid setting), or that it is

@@ -16,7 +16,7 @@ import os
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -92,7 +92,7 @@ def _handles_errors(handler: Handler) -> Handler:
 
 
 def phoenix(request: web.Request) -> PhoenixApp:
-    return running(request.app)
+    return cast("PhoenixApp", running(request.app))
 
 
 async def json_body(request: web.Request) -> Any:
