@@ -31,8 +31,9 @@ from peers.hf import HFServer
 from peers.models import LORA, SD_CHECKPOINT, safetensors_bytes
 from peers.runner import ServerThread
 
+from comfyui_phoenix.errors import ConfigError, PhoenixError
 from comfyui_phoenix.security.cleanup import CleanupRoots
-from comfyui_phoenix.settings import Settings
+from comfyui_phoenix.settings import Settings, load_settings
 from comfyui_phoenix.surfaces.app import PhoenixApp
 
 # Frontend 1.27 gives the sidebar button a class, newer ones a test id.
@@ -66,10 +67,11 @@ class Panel:
     allowed_errors: tuple[str, ...] = ()
 
     # -- navigation ----------------------------------------------------------------------
-    def open(self) -> None:
+    def open(self, *, live: bool = True) -> None:
         self.page.click(TAB_BUTTON)
         self.page.wait_for_selector(".phx-panel")
-        self.page.wait_for_selector(".phx-live[data-state=open]")
+        if live:
+            self.page.wait_for_selector(".phx-live[data-state=open]")
 
     def close(self) -> None:
         self.page.click(TAB_BUTTON)
@@ -134,10 +136,15 @@ def open_panel(
     started: list[tuple[ServerThread, Panel]] = []
 
     def factory(
-        *, width: int = 1100, query: str = "", app: dict[str, Any] | None = None, **overrides: Any
+        *,
+        width: int = 1100,
+        query: str = "",
+        app: dict[str, Any] | None = None,
+        setup_error: PhoenixError | None = None,
+        **overrides: Any,
     ) -> Panel:
         settings = make_settings(engine="python", **overrides)
-        harness = Harness(lambda: PhoenixApp(settings, **(app or {})))
+        harness = Harness(lambda: PhoenixApp(settings, **(app or {})), setup_error=setup_error)
         thread = ServerThread(harness.app).start()
         page = browser.new_page(viewport={"width": width, "height": 1000})
         panel = Panel(page, thread.url)
@@ -340,6 +347,22 @@ def test_the_panel_reconnects_after_the_stream_drops(
     row = panel.add_download(file_url(slow_files, "after-drop.safetensors"))
     panel.wait_state(row, "done")
     assert panel.debug()["eventSources"] == 1
+
+
+def test_a_setting_phoenix_cannot_start_with_is_said_in_the_panel(
+    open_panel: Callable[..., Panel],
+) -> None:
+    try:
+        load_settings({"PHOENIX_MAX_DOWNLOAD_RATE": "fast"})
+    except ConfigError as exc:
+        error = exc
+    panel = open_panel(setup_error=error)
+    panel.allowed_errors = ("400 (Bad Request)", "Failed to load resource")
+    panel.open(live=False)
+    problem = panel.page.wait_for_selector(".phx-header .phx-problem:not([hidden])")
+    text = problem.inner_text()
+    assert "PHOENIX_MAX_DOWNLOAD_RATE is invalid" in text and "for example 50MB" in text
+    assert panel.page.get_attribute(".phx-live", "data-state") != "open"
 
 
 def test_workflow_models_show_what_is_missing_and_fetch_it(

@@ -14,7 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
+from comfyui_phoenix.errors import PhoenixError
 from comfyui_phoenix.surfaces.app import PhoenixApp
+from comfyui_phoenix.surfaces.keys import PHOENIX, Slot
 from comfyui_phoenix.surfaces.routes import register
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,8 +30,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Harness:
     """Builds the app in the server's own loop (``ServerThread`` calls :meth:`app`)."""
 
-    def __init__(self, make_phoenix: Callable[[], PhoenixApp]) -> None:
+    def __init__(
+        self, make_phoenix: Callable[[], PhoenixApp], *, setup_error: PhoenixError | None = None
+    ) -> None:
         self._make_phoenix = make_phoenix
+        self._setup_error = setup_error
         self.phoenix: PhoenixApp | None = None
         self.streams: set[Any] = set()
 
@@ -39,8 +44,13 @@ class Harness:
         register(routes)
         register(routes, prefix="/api/phoenix")
         app.add_routes(routes)
-        self.phoenix = self._make_phoenix()
-        self.phoenix.attach(app)
+        if (
+            self._setup_error is not None
+        ):  # as ComfyUI's server holds a Phoenix that could not start
+            app[PHOENIX] = Slot(error=self._setup_error)
+        else:
+            self.phoenix = self._make_phoenix()
+            self.phoenix.attach(app)
         app.router.add_get("/", self._index)
         app.router.add_post("/harness/drop-streams", self._drop_streams)
         app.router.add_static("/scripts", STATIC / "scripts")

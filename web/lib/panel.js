@@ -58,12 +58,20 @@ function header(store, scope) {
   };
   show(store.connection);
   scope.subscribe(store, "connection", show);
+  const problem = h("p", { className: "phx-problem", attrs: { role: "alert" } });
+  const showProblem = (found) => {
+    problem.hidden = !found;
+    problem.textContent = found ? [found.detail, found.hint].filter(Boolean).join(" ") : "";
+  };
+  showProblem(store.problem);
+  scope.subscribe(store, "problem", showProblem);
   return h(
     "header",
     { className: "phx-header" },
     h("h2", { className: "phx-title", text: "Phoenix" }),
     h("span", { className: "phx-subtitle", text: "Models, downloads and status" }),
     live,
+    problem,
   );
 }
 

@@ -32,6 +32,8 @@ export class PhoenixStore {
     this.notified = new Set();
 
     this.connection = { state: "closed" };
+    /** Why Phoenix cannot serve at all (an invalid setting, say): `{detail, hint}` or null. */
+    this.problem = null;
     this.jobs = new Map();
     this.status = null;
     this.preload = null;
@@ -120,6 +122,25 @@ export class PhoenixStore {
   #setConnection(state, info = {}) {
     this.connection = { state, ...info };
     this.emit("connection", this.connection);
+    if (state === "open") this.#setProblem(null);
+    else if (state === "retrying") this.#diagnose();
+  }
+
+  /** The stream failed: ask why, so a setting Phoenix cannot start with is said in the panel. */
+  async #diagnose() {
+    try {
+      await this.client.get("/health");
+      this.#setProblem(null);
+    } catch (err) {
+      const known = err?.error && !["network", "starting"].includes(err.error);
+      this.#setProblem(known ? { detail: err.detail, hint: err.hint } : null);
+    }
+  }
+
+  #setProblem(problem) {
+    if (JSON.stringify(problem) === JSON.stringify(this.problem)) return;
+    this.problem = problem;
+    this.emit("problem", problem);
   }
 
   // -- events from the server ------------------------------------------------------------
