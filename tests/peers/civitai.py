@@ -1,15 +1,16 @@
 """A CivitAI-compatible API and a separate storage host with signed, expiring URLs.
 
 The API host answers ``/api/v1/models/{id}``, ``/api/v1/model-versions/{id}`` and
-``/api/download/models/{versionId}`` the way CivitAI does: reads need no token; a
+``/api/download/models/{versionId}`` the way CivitAI does, and its search and lookup by
+hash (:mod:`.civitai_catalog`): reads need no token; a
 download that needs a login answers 401 JSON to programs and a redirect to the
 login page to browsers; early access answers 403 with a deadline; a download that
 is allowed answers 307 to a short-lived signed URL on the storage host.
 
 The storage host behaves like S3/R2: it checks the signature and the expiry and
 refuses any request that also carries an ``Authorization`` header ("Only one auth
-mechanism allowed"). Both hosts log every request so tests can prove where a
-token went and where it did not.
+mechanism allowed"), and also serves the galleries' images as CivitAI's image host does.
+Every host logs every request so tests can prove where a token went and where it did not.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -30,6 +32,7 @@ import pytest
 from aiohttp import web
 from blake3 import blake3
 
+from .civitai_catalog import SFW_LEVELS, search_models, version_by_hash
 from .files import LoggedRequest, RateLimiter
 from .runner import ServerThread
 
@@ -67,12 +70,28 @@ class CivFile:
 
 
 @dataclass
+class CivImage:
+    """One image of a version's gallery, served by the image host (image.civitai.com)."""
+
+    id: int
+    data: bytes
+    nsfw_level: int = 1
+    type: str = "image"
+
+    @property
+    def key(self) -> str:
+        return f"0000-{self.id:08d}"
+
+
+@dataclass
 class CivVersion:
     id: int
     name: str
     base_model: str
     files: list[CivFile]
     air: str | None = None
+    trained_words: list[str] = field(default_factory=list)
+    images: list[CivImage] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +103,12 @@ class CivModel:
     requires_auth: bool = False
     early_access_deadline: str | None = None
     archived: bool = False
+    nsfw: bool = False
+    #: CivitAI's permission fields: allowCommercialUse, allowDerivatives, allowNoCredit, ...
+    licence: dict[str, Any] = field(default_factory=dict)
+    downloads: int = 0
+    likes: int = 0
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -119,6 +144,7 @@ class CivitaiServer:
         self.models: dict[int, CivModel] = {}
         self.api_requests: list[LoggedRequest] = []
         self.storage_requests: list[LoggedRequest] = []
+        self.image_requests: list[LoggedRequest] = []
         self._faults: list[Fault] = []
         self._storage_faults: list[Fault] = []
         self._secret = b"storage-signing-secret"
@@ -137,15 +163,26 @@ class CivitaiServer:
         requires_auth: bool = False,
         early_access_deadline: str | None = None,
         archived: bool = False,
+        nsfw: bool = False,
+        licence: dict[str, Any] | None = None,
+        downloads: int = 0,
+        likes: int = 0,
+        tags: tuple[str, ...] = (),
     ) -> CivModel:
-        """Host a model. Each version: ``{id, name, baseModel, files: [{id, name, type,
-        data, primary, metadata}]}``; files may override ``hashes``."""
+        """Host a model. Each version: ``{id, name, baseModel, trainedWords, images: [{id,
+        data, nsfwLevel, type}], files: [{id, name, type, data, primary, metadata}]}``;
+        files may override ``hashes``."""
         built = [
             CivVersion(
                 id=v["id"],
                 name=v.get("name", f"v{v['id']}"),
                 base_model=v.get("baseModel", "Flux.1 D"),
                 air=v.get("air"),
+                trained_words=list(v.get("trainedWords", [])),
+                images=[
+                    CivImage(i["id"], i["data"], i.get("nsfwLevel", 1), i.get("type", "image"))
+                    for i in v.get("images", [])
+                ],
                 files=[
                     CivFile(
                         id=f["id"],
@@ -162,7 +199,18 @@ class CivitaiServer:
             for v in versions
         ]
         model = CivModel(
-            model_id, name, type, built, requires_auth, early_access_deadline, archived
+            model_id,
+            name,
+            type,
+            built,
+            requires_auth,
+            early_access_deadline,
+            archived,
+            nsfw,
+            dict(licence or {}),
+            downloads,
+            likes,
+            list(tags),
         )
         self.models[model_id] = model
         return model
@@ -224,7 +272,9 @@ class CivitaiServer:
     # -- the API host -------------------------------------------------------------------
     def api_app(self) -> web.Application:
         app = web.Application(middlewares=[self._api_log])
+        app.router.add_get("/api/v1/models", partial(search_models, self))
         app.router.add_get("/api/v1/models/{id}", self.get_model)
+        app.router.add_get("/api/v1/model-versions/by-hash/{hash}", partial(version_by_hash, self))
         app.router.add_get("/api/v1/model-versions/{id}", self.get_version)
         app.router.add_get("/api/download/models/{id}", self.download)
         app.router.add_get("/login", self.login_page)
@@ -247,31 +297,48 @@ class CivitaiServer:
         model = self.models.get(_int(request.match_info["id"]))
         if model is None:
             return web.json_response({"error": "No model with id"}, status=404)
-        return web.json_response(
-            {
-                "id": model.id,
-                "name": model.name,
-                "type": model.type,
-                "nsfw": False,
-                "poi": False,
-                "modelVersions": [
-                    self._version_json(model, v, nested=True) for v in model.versions
-                ],
-            }
-        )
+        return web.json_response(self.model_json(model))
+
+    def model_json(self, model: CivModel, *, sfw_only: bool = False) -> dict[str, Any]:
+        """A model as ``/api/v1/models`` and ``/api/v1/models/{id}`` list it."""
+        return {
+            "id": model.id,
+            "name": model.name,
+            "description": f"<p>{model.name}</p>",
+            "type": model.type,
+            "nsfw": model.nsfw,
+            "nsfwLevel": 4 if model.nsfw else 1,
+            "poi": False,
+            "minor": False,
+            **model.licence,
+            "stats": {"downloadCount": model.downloads, "thumbsUpCount": model.likes},
+            "creator": {"username": "phoenix-tester", "image": None},
+            "tags": list(model.tags),
+            "modelVersions": [
+                self._version_json(model, v, nested=True, sfw_only=sfw_only) for v in model.versions
+            ],
+        }
 
     async def get_version(self, request: web.Request) -> web.Response:
         found = self._version(_int(request.match_info["id"]))
         if found is None:
             return web.json_response({"error": "Model not found"}, status=404)
         model, version = found
+        return web.json_response(self.version_json(model, version))
+
+    def version_json(self, model: CivModel, version: CivVersion) -> dict[str, Any]:
+        """A version as ``/api/v1/model-versions/{id}`` (and ``by-hash``) answer it."""
         body = self._version_json(model, version, nested=False)
         body["modelId"] = model.id
-        body["model"] = {"name": model.name, "type": model.type, "nsfw": False, "poi": False}
-        return web.json_response(body)
+        body["model"] = {"name": model.name, "type": model.type, "nsfw": model.nsfw, "poi": False}
+        return body
+
+    def image_url(self, image: CivImage, transform: str = "original=true") -> str:
+        """Where the image host serves ``image`` (CivitAI's edge URL shape)."""
+        return f"{self.storage_url}/xG1nkqKTMzGDvpLrqFT7WA/{image.key}/{transform}/{image.id}.png"
 
     def _version_json(
-        self, model: CivModel, version: CivVersion, *, nested: bool
+        self, model: CivModel, version: CivVersion, *, nested: bool, sfw_only: bool = False
     ) -> dict[str, Any]:
         files = []
         for file in version.files:
@@ -298,9 +365,21 @@ class CivitaiServer:
             "baseModelType": "Standard",
             "air": version.air,
             "status": "Published",
-            "trainedWords": [],
+            "trainedWords": list(version.trained_words),
+            "stats": {"downloadCount": model.downloads, "thumbsUpCount": model.likes},
             "files": files,
-            "images": [],
+            "images": [
+                {
+                    "url": self.image_url(image),
+                    "nsfwLevel": image.nsfw_level,
+                    "width": 8,
+                    "height": 8,
+                    "hash": "U00000fQfQfQfQfQfQfQfQfQfQfQ",
+                    "type": image.type,
+                }
+                for image in version.images
+                if not (sfw_only and image.nsfw_level > SFW_LEVELS)
+            ],
             "downloadUrl": f"{self.url}/api/download/models/{version.id}",
         }
 
@@ -384,7 +463,18 @@ class CivitaiServer:
         app = web.Application()
         app.router.add_route("GET", "/file/{key}", self.serve)
         app.router.add_route("HEAD", "/file/{key}", self.serve)
+        app.router.add_get("/xG1nkqKTMzGDvpLrqFT7WA/{key}/{transform}/{name}", self.serve_image)
         return app
+
+    async def serve_image(self, request: web.Request) -> web.Response:
+        """The image host: every gallery image, in any width CivitAI's edge offers."""
+        self.image_requests.append(_logged(request))
+        for model in self.models.values():
+            for version in model.versions:
+                for image in version.images:
+                    if image.key == request.match_info["key"]:
+                        return web.Response(body=image.data, content_type="image/png")
+        return web.Response(status=404, text="Not found")
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
         self.storage_requests.append(_logged(request))

@@ -4,7 +4,9 @@ The hub answers what ``HfApi(endpoint=...)`` and ``hf_hub_download(..., endpoint
 ask: ``/api/models/{repo}[/revision/{rev}]`` (``sha``, ``siblings``, ``gated``),
 ``/api/models/{repo}/tree/{rev}[/{path}]`` (recursive, Link-paginated),
 ``POST /api/models/{repo}/paths-info/{rev}``, ``/api/models/{repo}/auth-check``,
-``/api/whoami-v2`` and ``HEAD|GET /{repo}/resolve/{rev}/{path}``. Small files are served
+``/api/whoami-v2``, the search ``/api/models?search=&filter=&sort=&limit=`` and
+``HEAD|GET /{repo}/resolve/{rev}/{path}``. Model infos carry the card's metadata
+(``cardData``) and the tags the hub derives from it (``license:…``, ``base_model:…``). Small files are served
 by the hub itself (``ETag`` = git blob id, Range supported); LFS files answer 302 to the
 CDN, another host (a :class:`~peers.files.FileServer`), with ``X-Linked-Etag`` (the
 SHA256) and ``X-Linked-Size``. No ``X-Xet-*`` headers, so clients use plain HTTP.
@@ -87,6 +89,19 @@ class HubRepo:
     tokens_with_access: set[str] = field(default_factory=set)
     commit: str = ""
     branches: dict[str, str] = field(default_factory=dict)
+    #: What the model card's metadata says (``license``, ``base_model``, ...).
+    card: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    downloads: int = 0
+    likes: int = 0
+
+    @property
+    def all_tags(self) -> list[str]:
+        """The repo's tags with those the hub derives from the card, as the hub lists them."""
+        derived = [f"license:{self.card['license']}"] if self.card.get("license") else []
+        base = self.card.get("base_model")
+        derived += [f"base_model:{b}" for b in ([base] if isinstance(base, str) else base or [])]
+        return [*self.tags, *derived]
 
     @property
     def gated_value(self) -> Literal["auto", "manual", False]:
@@ -125,6 +140,10 @@ class HFServer:
         *,
         private: bool = False,
         lfs: set[str] | None = None,
+        card: dict[str, Any] | None = None,
+        tags: tuple[str, ...] = (),
+        downloads: int = 0,
+        likes: int = 0,
     ) -> HubRepo:
         """Host a model repository at one commit, reachable as ``main`` and by its sha.
 
@@ -133,6 +152,7 @@ class HFServer:
             gated: False, True ("auto"), "auto" or "manual".
             tokens_with_access: tokens whose accounts may read it when gated or private.
             lfs: paths kept in LFS; default: model extensions.
+            card: the model card's metadata (``license``, ``base_model``).
         """
         hub_files = {
             path: HubFile.make(path, data, path in lfs if lfs is not None else _is_lfs(path))
@@ -143,7 +163,17 @@ class HFServer:
             digest.update(f"{path}:{hub_files[path].oid}".encode())
         commit = digest.hexdigest()
         repo = HubRepo(
-            repo_id, hub_files, gated, private, set(tokens_with_access), commit, {"main": commit}
+            repo_id,
+            hub_files,
+            gated,
+            private,
+            set(tokens_with_access),
+            commit,
+            {"main": commit},
+            dict(card or {}),
+            list(tags),
+            downloads,
+            likes,
         )
         self.repos[repo_id.lower()] = repo
         self.valid_tokens.update(tokens_with_access)
@@ -168,6 +198,7 @@ class HFServer:
         app = web.Application(middlewares=[self._log])
         api = "/api/models/{owner}/{name}"
         app.router.add_get("/api/whoami-v2", self.whoami, allow_head=False)
+        app.router.add_get("/api/models", self.list_models, allow_head=False)
         app.router.add_get(api, self.model_info, allow_head=False)
         app.router.add_get(api + "/revision/{rev}", self.model_info, allow_head=False)
         app.router.add_get(api + "/auth-check", self.auth_check, allow_head=False)
@@ -264,10 +295,43 @@ class HFServer:
                 "private": repo.private,
                 "gated": repo.gated_value,
                 "disabled": False,
-                "tags": [],
+                "downloads": repo.downloads,
+                "likes": repo.likes,
+                "tags": repo.all_tags,
+                "cardData": repo.card,
                 "siblings": siblings,
                 "lastModified": "2024-08-01T00:00:00.000Z",
             }
+        )
+
+    async def list_models(self, request: web.Request) -> web.Response:
+        """``/api/models?search=&filter=&sort=downloads&limit=``: public repos, as the hub lists them."""
+        search = request.query.get("search", "").lower()
+        wanted = set(request.query.getall("filter", []))
+        limit = int(request.query.get("limit", "1000"))
+        found = [
+            repo
+            for repo in self.repos.values()
+            if not repo.private and search in repo.repo_id.lower() and wanted <= set(repo.all_tags)
+        ]
+        key = request.query.get("sort", "")
+        if key in ("downloads", "likes"):
+            found.sort(key=lambda r: getattr(r, key), reverse=True)
+        return web.json_response(
+            [
+                {
+                    "_id": hashlib.md5(r.repo_id.encode(), usedforsecurity=False).hexdigest()[:24],
+                    "id": r.repo_id,
+                    "modelId": r.repo_id,
+                    "likes": r.likes,
+                    "downloads": r.downloads,
+                    "private": False,
+                    "gated": r.gated_value,
+                    "tags": r.all_tags,
+                    "createdAt": "2024-08-01T00:00:00.000Z",
+                }
+                for r in found[:limit]
+            ]
         )
 
     async def auth_check(self, request: web.Request) -> web.Response:
