@@ -171,6 +171,13 @@ class ForbiddenError(PhoenixError):
     http_status = 403
 
 
+class ConflictError(PhoenixError):
+    """The action clashes with the state of things: a name taken, a file being downloaded."""
+
+    code = "conflict"
+    http_status = 409
+
+
 class BadRequestError(PhoenixError):
     """A request body that is not what the route documents."""
 

@@ -18,6 +18,7 @@ from .engines.base import Engine
 from .errors import ConfigError, EngineError
 from .folders import ModelLayout, StandardLayout
 from .jobs.events import EventBus
+from .jobs.lookup import HashLookup
 from .jobs.manager import JobManager
 from .jobs.planning import Planner
 from .jobs.store import StateStore
@@ -27,6 +28,8 @@ from .net.policy import HostPolicy
 from .security.secrets import Tokens, load_tokens
 from .settings import Settings
 from .sources.base import SourceContext
+from .sources.catalog import Catalog
+from .sources.previews import Previews
 from .sources.registry import Sources
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,10 @@ class Phoenix:
         self.jobs: JobManager | None = None
         self.sources: Sources | None = None
         self._planner: Planner | None = None
+        #: The model manager's parts: search and choices, previews, lookups by hash.
+        self._catalog: Catalog | None = None
+        self._previews: Previews | None = None
+        self._lookup: HashLookup | None = None
 
     @property
     def manager(self) -> JobManager:
@@ -104,6 +111,24 @@ class Phoenix:
         if self._planner is None:
             raise RuntimeError("Phoenix is not started")
         return self._planner
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            raise RuntimeError("Phoenix is not started")
+        return self._catalog
+
+    @property
+    def previews(self) -> Previews:
+        if self._previews is None:
+            raise RuntimeError("Phoenix is not started")
+        return self._previews
+
+    @property
+    def lookup(self) -> HashLookup:
+        if self._lookup is None:
+            raise RuntimeError("Phoenix is not started")
+        return self._lookup
 
     def _engine_session_factory(self) -> aiohttp.ClientSession:
         if self._engine_session is None or self._engine_session.closed:
@@ -122,6 +147,9 @@ class Phoenix:
             )
             self.sources = Sources(ctx, vram_bytes=self._vram_bytes)
             self._planner = Planner(self.layout, self.sources, self.verified)
+            self._catalog = Catalog(ctx, self.sources)
+            self._previews = Previews(ctx, self.state.root / "previews")
+            self._lookup = HashLookup(self.layout, self.state, self._catalog, self.events)
             if not self.transfers:
                 return self
             engine = await self._start_engine()
@@ -163,6 +191,8 @@ class Phoenix:
         return self._engine
 
     async def close(self) -> None:
+        if self._lookup is not None:
+            await self._lookup.close()
         if self.jobs is not None:
             await self.jobs.close()
         if self._engine is not None:

@@ -41,6 +41,17 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/cleanup", "run_cleanup"),
 )
 
+#: The model manager's routes (search, a model's versions and files, previews, lookups by
+#: hash, moves): method, path, and the name of its handler in :mod:`.manager_routes`.
+MANAGER_ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("GET", "/search", "search"),
+    ("GET", "/choices", "choices"),
+    ("GET", "/preview", "preview"),
+    ("GET", "/lookup", "lookup_progress"),
+    ("POST", "/lookup", "start_lookup"),
+    ("POST", "/models/{folder}/{path:.+}/move", "move_model"),
+)
+
 #: The gate's own routes: method, path, and the name of the :class:`Gate` method.
 GATE_ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/phoenix/login", "login_page"),
@@ -50,17 +61,25 @@ GATE_ROUTES: tuple[tuple[str, str, str], ...] = (
 
 
 def register_routes(table: web.RouteTableDef, prefix: str = "/phoenix") -> None:
-    """Add every route of :data:`ROUTES`, each loading :mod:`.routes` when first asked."""
+    """Add every route of :data:`ROUTES` and :data:`MANAGER_ROUTES`, each loading its
+    module when first asked."""
     for method, path, name in ROUTES:
         # No keyword arguments: ComfyUI copies each route to /api with route.kwargs passed
         # to the decorator, which would fail. GET routes answer HEAD by default.
         table.route(method, prefix + path)(_route(name))
+    register_manager_routes(table, prefix)
 
 
-def _route(name: str) -> Handler:
+def register_manager_routes(table: web.RouteTableDef, prefix: str = "/phoenix") -> None:
+    """Add every route of :data:`MANAGER_ROUTES`, loading :mod:`.manager_routes` when first asked."""
+    for method, path, name in MANAGER_ROUTES:
+        table.route(method, prefix + path)(_route(name, "manager_routes"))
+
+
+def _route(name: str, module: str = "routes") -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
-        routes = importlib.import_module(f"{__package__}.routes")
-        real: Handler = routes.HANDLERS[name]
+        handlers = importlib.import_module(f"{__package__}.{module}")
+        real: Handler = handlers.HANDLERS[name]
         return await real(request)
 
     handler.__name__ = name

@@ -29,8 +29,9 @@ from ..refs import parse_destination
 from ..security.gate import AUTHENTICATED
 from ..security.redact import redact
 from ..security.secrets import TokenName, write_secret_file
-from .deferred import ROUTES
+from .deferred import ROUTES, register_manager_routes
 from .keys import running
+from .model_meta import library_meta, plan_meta
 from .sse import events_stream
 
 if TYPE_CHECKING:
@@ -69,7 +70,9 @@ def error_response(exc: PhoenixError) -> web.Response:
     return web.json_response(exc.to_dict(), status=exc.http_status)
 
 
-def _handles_errors(handler: Handler) -> Handler:
+def handles_errors(handler: Handler) -> Handler:
+    """``handler`` with Phoenix's errors and invalid bodies answered as ``{error, detail, hint}``."""
+
     @wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
@@ -158,6 +161,8 @@ def register(routes: web.RouteTableDef, prefix: str = PREFIX) -> None:
     """Add every Phoenix route to ``routes`` (a test app's; ComfyUI gets deferred stand-ins)."""
     for method, path, name in ROUTES:
         routes.route(method, prefix + path)(HANDLERS[name])
+    # The model manager's handlers use this module's helpers: they load when first asked.
+    register_manager_routes(routes, prefix)
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -198,8 +203,9 @@ async def capabilities(request: web.Request) -> web.Response:
 async def resolve(request: web.Request) -> web.Response:
     body = RefsBody.model_validate(await json_body(request))
     destination = parse_destination(body.folder) if body.folder else None
-    plan = await phoenix(request).service.manager.plan_refs(body.refs, destination=destination)
-    return web.json_response(plan.to_dict())
+    service = phoenix(request).service
+    plan = await service.manager.plan_refs(body.refs, destination=destination)
+    return web.json_response(plan_meta(plan.to_dict(), service.previews))
 
 
 async def submit_downloads(request: web.Request) -> web.Response:
@@ -275,6 +281,7 @@ def _scan_models(service: Any) -> dict[str, list[dict[str, Any]]]:
                             record and record.get("verified") and record.get("size") == stat.st_size
                         ),
                         "sha256": record.get("sha256") if record else None,
+                        "meta": library_meta(record, service.previews),
                     }
                 )
         if entries:
@@ -351,5 +358,5 @@ async def run_cleanup(request: web.Request) -> web.Response:
 
 #: Each route's handler by name (:data:`.deferred.ROUTES` says which path it serves).
 HANDLERS: dict[str, Handler] = {
-    name: _handles_errors(globals()[name]) for _method, _path, name in ROUTES
+    name: handles_errors(globals()[name]) for _method, _path, name in ROUTES
 }

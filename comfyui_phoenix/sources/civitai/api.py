@@ -58,7 +58,7 @@ class CivitaiApi:
             )
         # CivitAI lists the newest version first.
         return Release(
-            ref.model_id, str(data.get("name", "")), str(data.get("type", "")), versions[0]
+            ref.model_id, str(data.get("name", "")), str(data.get("type", "")), versions[0], data
         )
 
     async def _version_release(self, version_id: int, model_id: int | None) -> Release:

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 from ...errors import NotFoundError, NothingToFetchError
 from ...refs import CivitaiRef
+from .describe import describe_version
 from .release import Release
 
 
@@ -117,19 +118,23 @@ def file_hash(file: Mapping[str, Any], name: str) -> str | None:
 
 
 def plan_meta(release: Release, file: Mapping[str, Any], page: str, subject: str) -> dict[str, Any]:
+    """What the plan (and then the verified record) keeps of the version and the file."""
     size_kb = file.get("sizeKB")
+    described = describe_version(
+        release.version,
+        model_name=release.model_name,
+        model_type=release.model_type,
+        model=release.model,
+        page=page,
+    )
     return {
+        **described,
         "model_id": release.model_id,
         "version_id": release.version_id,
         "file_id": _int(file.get("id")),
-        "model_name": release.model_name,
-        "version_name": str(release.version.get("name") or ""),
-        "base_model": str(release.version.get("baseModel") or ""),
-        "model_type": release.model_type,
         "file_type": str(file.get("type") or ""),
         "air": release.version.get("air"),
         "approx_size": round(float(size_kb) * 1024) if isinstance(size_kb, int | float) else None,
-        "page": page,
         "subject": subject,
     }
 

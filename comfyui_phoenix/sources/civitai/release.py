@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -15,6 +15,9 @@ class Release:
     model_name: str
     model_type: str
     version: Mapping[str, Any]
+    #: The model as ``/api/v1/models/{id}`` lists it (its permissions); empty when only the
+    #: version was read.
+    model: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def version_id(self) -> int:

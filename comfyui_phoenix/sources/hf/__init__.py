@@ -5,6 +5,8 @@
 - ``selection.py``: which files of a repository ComfyUI loads.
 - ``flux.py``: FLUX repositories, planned as ComfyUI loads them.
 - ``wording.py``: what the hub's failed answers mean, with huggingface_hub 0.x, 1.x or 2.x.
+- ``card.py``: what a repository's card says of its model (licence, base model, preview).
+- ``catalog.py``: the hub's model search, and a repository's files to choose from.
 """
 
 from .source import HuggingFaceSource

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from huggingface_hub import HfApi
@@ -25,6 +25,7 @@ from ...net.answers import Answer
 from ...net.retry import with_retries
 from ...refs import HFRef
 from ..base import SourceContext
+from .card import describe_repo
 from .wording import HUB_TRANSPORT_ERRORS, Asked, HubWording, error_from_hub, kind_of_hub_error
 
 T = TypeVar("T")
@@ -39,6 +40,8 @@ class Repo:
     commit: str
     gated: bool
     asked: Asked
+    #: What the card says of the model (see :mod:`..model_meta`), from :mod:`.card`.
+    described: dict[str, Any] = field(default_factory=dict)
 
 
 class Hub:
@@ -107,7 +110,15 @@ class Hub:
         gated = bool(info.gated)
         if gated and not checked and not asked.has_token:
             raise HubWording(asked).gated(Answer(401, f"{asked.page}/auth-check"))
-        return Repo(info.id or repo_id, info.sha, gated, asked)
+        repo_id, commit = info.id or repo_id, info.sha
+        described = describe_repo(
+            repo_id,
+            info.card_data,
+            info.tags,
+            endpoint=self.endpoint,
+            file_url=lambda path: resolve_url(self.endpoint, repo_id, commit, path),
+        )
+        return Repo(repo_id, commit, gated, asked, described)
 
     async def _check_access(self, api: HfApi, asked: Asked) -> bool:
         """The hub's own access check. False when the endpoint (a mirror) does not offer it."""

@@ -172,7 +172,12 @@ class HuggingFaceSource:
             token="huggingface" if has_token or repo.gated else None,
             folder_reason=placement.reason,
             revision=repo.commit,
-            meta={"repo_id": repo.repo_id, "path": entry.path, "gated": repo.gated},
+            meta={
+                **repo.described,
+                "repo_id": repo.repo_id,
+                "path": entry.path,
+                "gated": repo.gated,
+            },
         )
 
     # -- placement --------------------------------------------------------------------------
