@@ -647,6 +647,7 @@ def test_the_panel_works_in_the_real_comfyui(
         titles = page.locator(".phx-section:not([hidden]) > summary").all_inner_texts()
         assert [t.strip().lower() for t in titles] == [
             "add a model",
+            "find models",
             "downloads",
             "this workflow's models",
             "library",

@@ -8,12 +8,13 @@ import { api } from "../../scripts/api.js";
 import { createClient } from "./lib/api.js";
 import { createHost } from "./lib/comfy.js";
 import { h } from "./lib/dom.js";
+import { createModelPlacer } from "./lib/model_nodes.js";
 import { mountPanel } from "./lib/panel.js";
 import { PhoenixStore } from "./lib/store.js";
 
 const TAB_ID = "phoenix";
 const COMMAND_ID = "Phoenix.OpenPanel";
-const STYLESHEET = new URL("./phoenix.css", import.meta.url).href;
+const STYLESHEETS = ["./phoenix.css", "./manager.css"].map((path) => new URL(path, import.meta.url).href);
 
 let store = null;
 let host = null;
@@ -21,11 +22,13 @@ const sidebarMounts = new Set();
 
 function loadStylesheet() {
   if (document.querySelector("link[data-phoenix-css]")) return;
-  document.head.append(h("link", { rel: "stylesheet", href: STYLESHEET, dataset: { phoenixCss: "" } }));
+  for (const href of STYLESHEETS) document.head.append(h("link", { rel: "stylesheet", href, dataset: { phoenixCss: "" } }));
 }
 
 function start() {
   host = createHost(app, api);
+  // Library models onto the canvas: new loader nodes, or the file set on a loader node.
+  host.models = createModelPlacer(app);
   store = new PhoenixStore({ client: createClient(api), host });
   // The websocket notices arrive even while the tab is closed (the stream is not open then).
   host.onJobNotices((job) => store.noteFinished(job));

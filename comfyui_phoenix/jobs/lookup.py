@@ -47,6 +47,10 @@ class LookupState:
     """What the running (or last) lookup has done, as the panel shows it."""
 
     state: str = "idle"
+    #: Which lookup this is (one more per start), and how many times it was published: a
+    #: client that hears of it twice (an event, a route's answer) keeps the later one.
+    run: int = 0
+    step: int = 0
     total: int = 0
     done: int = 0
     current: str | None = None
@@ -59,6 +63,8 @@ class LookupState:
     def to_dict(self) -> dict[str, Any]:
         return {
             "state": self.state,
+            "run": self.run,
+            "step": self.step,
             "total": self.total,
             "done": self.done,
             "current": self.current,
@@ -122,7 +128,10 @@ class HashLookup:
                 "A lookup is running already.", hint="Wait for it to finish, then start another."
             )
         self.progress = LookupState(
-            state="running", total=len(targets), size=sum(_size(t.path) for t in targets)
+            state="running",
+            run=self.progress.run + 1,
+            total=len(targets),
+            size=sum(_size(t.path) for t in targets),
         )
         self._publish()
         self._task = asyncio.get_running_loop().create_task(self._run(targets))
@@ -196,6 +205,7 @@ class HashLookup:
         self.state.put_record(target.relpath, record)
 
     def _publish(self) -> None:
+        self.progress.step += 1
         self.events.publish("lookup", self.progress.to_dict())
 
 

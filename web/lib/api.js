@@ -49,6 +49,8 @@ export function createClient(api) {
     del: (path) => request("DELETE", path),
     /** The absolute events URL (EventSource does not go through fetchApi). */
     eventsUrl: () => api.apiURL("/phoenix/events"),
+    /** The absolute URL of a Phoenix path (an image's src: it does not go through fetchApi). */
+    url: (path) => api.apiURL(path),
   };
 }
 

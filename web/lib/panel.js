@@ -5,6 +5,7 @@
 import { h } from "./dom.js";
 import { Scope } from "./scope.js";
 import { addSection } from "../sections/add.js";
+import { searchSection } from "../sections/search.js";
 import { downloadsSection } from "../sections/downloads.js";
 import { workflowSection } from "../sections/workflow.js";
 import { librarySection } from "../sections/library.js";
@@ -16,6 +17,7 @@ import { formatDuration } from "./format.js";
 
 export const SECTIONS = [
   addSection,
+  searchSection,
   downloadsSection,
   workflowSection,
   librarySection,

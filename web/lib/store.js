@@ -149,6 +149,7 @@ export class PhoenixStore {
     else if (kind === "job") this.applyJob(data);
     else if (kind === "status") this.#setStatus(data);
     else if (kind === "preload") this.#setPreload(data);
+    else if (kind === "lookup") this.emit("lookup", (this.lookup = data));
   }
 
   #applySnapshot(data) {

@@ -3,6 +3,8 @@
 
 import { badge, button, h, problem, replaceChildren } from "../lib/dom.js";
 import { formatBytes } from "../lib/format.js";
+import { describeModel } from "../lib/model_meta.js";
+import { choicesOffer } from "../lib/picker.js";
 
 export const addSection = { id: "add", title: "Add a model", mount };
 
@@ -110,7 +112,7 @@ function mount(body, { store, scope, uid }) {
     for (const p of plan.problems ?? []) planBox.append(problem(p, { ref: p.ref }));
     const files = plan.files ?? [];
     if (files.length) {
-      planBox.append(h("ul", { className: "phx-list phx-plan__files" }, files.map(planFile)));
+      planBox.append(h("ul", { className: "phx-list phx-plan__files" }, files.map((f) => planFile(f, store.client))));
       const missing = files.filter((f) => !f.present);
       planBox.append(
         h("div", { className: "phx-plan__total", text: totalText(files.length, missing.length, plan.missing_bytes) }),
@@ -118,8 +120,20 @@ function mount(body, { store, scope, uid }) {
       if (missing.length) {
         planBox.append(button("Download", download, { kind: "primary", icon: "pi-download", className: "phx-download" }));
       }
+      const offer = choicesOffer(plan, { store, onPick: checkRef });
+      if (offer) planBox.append(offer);
     }
   }
+
+  /** Check another reference: a picked version or file, or a search result. */
+  function checkRef(ref) {
+    ui.reference = input.value = ref;
+    check.disabled = true;
+    resolve().finally(() => {
+      check.disabled = false;
+    });
+  }
+  scope.subscribe(store, "add:check", checkRef);
 
   scope.listen(form, "submit", (event) => {
     event.preventDefault();
@@ -142,7 +156,7 @@ function withFolder(body, folder) {
   return folder ? { ...body, folder } : body;
 }
 
-function planFile(file) {
+function planFile(file, client) {
   const where = file.relpath || [file.folder, file.subfolder, file.filename].filter(Boolean).join("/");
   return h(
     "li",
@@ -155,6 +169,7 @@ function planFile(file) {
     ),
     h("div", { className: "phx-item__sub", text: `→ ${where}` }),
     file.folder_reason ? h("div", { className: "phx-item__why", text: file.folder_reason }) : null,
+    describeModel(file.describes, client, { name: file.filename }),
   );
 }
 

@@ -4,6 +4,7 @@
 import { encodePath } from "../lib/api.js";
 import { badge, button, h, problem, replaceChildren } from "../lib/dom.js";
 import { formatBytes } from "../lib/format.js";
+import { lookupBar, modelTools } from "./library_tools.js";
 
 export const librarySection = { id: "library", title: "Library", mount };
 
@@ -15,7 +16,7 @@ function totalBytes(library) {
   return bytes;
 }
 
-function mount(body, { store, scope, details, uid }) {
+function mount(body, { store, host, scope, details, uid }) {
   const filterId = `${uid}-filter`;
   const filter = h("input", {
     id: filterId,
@@ -32,6 +33,7 @@ function mount(body, { store, scope, details, uid }) {
     h("label", { className: "phx-label", htmlFor: filterId, text: "Filter" }),
     h("div", { className: "phx-row" }, filter, refresh),
     summary,
+    lookupBar({ store, scope }),
     groups,
   );
 
@@ -93,6 +95,7 @@ function mount(body, { store, scope, details, uid }) {
       actions,
       note,
     );
+    element.insertBefore(modelTools(element, folder, file, { store, host }), actions);
 
     const ask = button("Delete", () => {
       replaceChildren(

@@ -1,7 +1,9 @@
 // Stand-in for ComfyUI's scripts/app.js: registerExtension (setup is called once the page is
 // ready), extensionManager.registerSidebarTab (a button that renders the tab into a fresh
 // element and destroys it on close), toast.add (recorded), refreshComboInNodes (counted), and
-// a tiny graph with LiteGraph.createNode for the loader-node action.
+// a tiny graph with LiteGraph.createNode for the loader-node action. The canvas is the page's
+// <main class="canvas">: canvasEl, canvas.convertEventToCanvasOffset (offsets inside it, at
+// scale 1), graph.getNodeOnPos and graph.getNodeById behave as LiteGraph's do.
 
 const harness = (window.__harness = window.__harness ?? {});
 harness.toasts = [];
@@ -14,6 +16,7 @@ const NODE_WIDGETS = {
   LoraLoader: ["lora_name", "strength_model", "strength_clip"],
   VAELoader: ["vae_name"],
   CLIPLoader: ["clip_name", "type"],
+  StyleModelLoader: ["style_model_name"],
 };
 
 let nextNodeId = 1;
@@ -25,6 +28,7 @@ function createNode(type) {
     type,
     title: type,
     pos: [0, 0],
+    size: [300, 100],
     properties: {},
     widgets: names.map((name) => ({ name, value: "", options: { values: harness.comboValues?.[name] ?? [] } })),
   };
@@ -36,7 +40,30 @@ const graph = {
   add(node) {
     this.nodes.push(node);
   },
+  getNodeById(id) {
+    return this.nodes.find((n) => n.id === id) ?? null;
+  },
+  getNodeOnPos(x, y) {
+    const [w, h] = [300, 100];
+    return [...this.nodes].reverse().find((n) => {
+      const [nx, ny] = n.pos;
+      const [sw, sh] = n.size ?? [w, h];
+      return x >= nx && x <= nx + sw && y >= ny && y <= ny + sh;
+    }) ?? null;
+  },
   setDirtyCanvas() {},
+};
+harness.createNode = createNode;
+
+const canvasEl = document.querySelector(".canvas");
+const canvas = {
+  canvas: canvasEl,
+  ds: { offset: [0, 0], scale: 1 },
+  convertEventToCanvasOffset(event) {
+    const rect = canvasEl.getBoundingClientRect();
+    return [event.clientX - rect.left, event.clientY - rect.top];
+  },
+  selectNode() {},
 };
 
 const sidebar = document.querySelector(".side-bar");
@@ -94,6 +121,8 @@ if (!withSidebar) {
 
 export const app = {
   graph,
+  canvas,
+  canvasEl,
   extensionManager,
   registerExtension(extension) {
     // ComfyUI calls setup after the app and its extensions are loaded.
