@@ -168,3 +168,15 @@ async def test_a_preview_that_is_no_image_is_refused_and_not_kept(
     assert answer.status == 502
     assert "not an image" in (await answer.json())["detail"]
     assert not list((models_dir / ".phoenix").glob("previews/*"))
+
+
+async def test_a_pinned_version_is_described_with_the_model_s_licence_too(
+    serve: ClientMaker, civitai: CivitaiServer
+) -> None:
+    client = await serve(civitai_base_url=civitai.url)
+    pinned = "urn:air:flux1:lora:civitai:710@7100+7102"
+    plan = await (await client.post("/phoenix/resolve", json={"refs": [pinned]})).json()
+    (file,) = plan["files"]
+    assert file["filename"] == "film_grain_fp8.safetensors"
+    assert file["describes"]["licence"] == "commercial use: Image, credit the creator"
+    assert file["describes"]["version_name"] == "v2.0"

@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
-from ...errors import BadReferenceError, NotFoundError, NothingToFetchError, SourceError
+from ...errors import (
+    BadReferenceError,
+    NotFoundError,
+    NothingToFetchError,
+    PhoenixError,
+    SourceError,
+)
 from ...net.answers import Answer, unreachable
-from ...net.retry import with_retries
+from ...net.retry import BEST_EFFORT, with_retries
 from ...refs import CivitaiRef
 from ..base import SourceContext
 from .files import model_page
 from .release import Release
 from .wording import CivitaiWording
+
+log = logging.getLogger(__name__)
 
 #: No real API answer comes near this; a larger one is not CivitAI's API.
 API_READ_LIMIT = 16 << 20
@@ -73,12 +82,27 @@ class CivitaiApi:
         model = data.get("model")
         if not isinstance(model, Mapping):
             model = {}
+        owner_id = int(owner) if owner is not None else model_id
+        permissions = await self._permissions(owner_id) if owner_id is not None else {}
         return Release(
-            int(owner) if owner is not None else model_id,
-            str(model.get("name", "")),
-            str(model.get("type", "")),
-            data,
+            owner_id, str(model.get("name", "")), str(model.get("type", "")), data, permissions
         )
+
+    async def _permissions(self, model_id: int) -> Mapping[str, Any]:
+        """The model, for its permissions (its licence), which the version does not carry.
+
+        Best effort: the plan stands without them.
+        """
+        path = f"/api/v1/models/{model_id}"
+        try:
+            return await with_retries(
+                lambda: self._get_json_once(path, f"model {model_id}", model_id),
+                policy=BEST_EFFORT,
+                what=f"the licence of CivitAI model {model_id}",
+            )
+        except PhoenixError as exc:
+            log.debug("no licence for CivitAI model %s: %s", model_id, exc)
+            return {}
 
     def auth(self) -> dict[str, str]:
         """The token as a header, for CivitAI's own host only."""
