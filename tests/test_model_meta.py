@@ -4,7 +4,9 @@ and a preview that the browser loads from Phoenix, never from the source's host.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,13 @@ from peers.images import png_bytes
 from peers.models import LORA, safetensors_bytes
 from served import SAFE_IMAGE, Client, ClientMaker, client_maker, host_gallery
 
+from comfyui_phoenix.net.http import make_session
+from comfyui_phoenix.net.policy import HostPolicy
+from comfyui_phoenix.security.secrets import Tokens
 from comfyui_phoenix.settings import Settings
+from comfyui_phoenix.sources import previews as previews_module
+from comfyui_phoenix.sources.base import SourceContext
+from comfyui_phoenix.sources.previews import Previews
 
 HUB_LORA = safetensors_bytes(LORA, pad_to=120_000, seed=31)
 EXAMPLE = png_bytes(12, 8, (10, 20, 200))
@@ -180,3 +188,31 @@ async def test_a_pinned_version_is_described_with_the_model_s_licence_too(
     assert file["filename"] == "film_grain_fp8.safetensors"
     assert file["describes"]["licence"] == "commercial use: Image, credit the creator"
     assert file["describes"]["version_name"] == "v2.0"
+
+
+async def test_kept_previews_are_capped_and_the_oldest_come_back_when_shown(
+    civitai: CivitaiServer,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(previews_module, "MAX_KEPT", 2)
+    settings = make_settings(civitai_base_url=civitai.url)
+    policy = HostPolicy(settings)
+    async with make_session(policy) as session:
+        previews = Previews(SourceContext(settings, session, policy, Tokens()), tmp_path / "kept")
+        images = [i for m in civitai.models.values() for v in m.versions for i in v.images]
+        urls = [civitai.image_url(image) for image in images[:3]]
+        for url in urls:
+            await previews.image(url)
+            os.utime(next((tmp_path / "kept").glob(f"{_name(url)}.*")), (1, 1 + urls.index(url)))
+        assert sorted(p.stem for p in (tmp_path / "kept").iterdir()) == sorted(
+            _name(u) for u in urls[1:]
+        )
+        asked = len(civitai.image_requests)
+        await previews.image(urls[0])
+        assert len(civitai.image_requests) > asked, "the oldest copy went, and is fetched again"
+
+
+def _name(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()[:32]

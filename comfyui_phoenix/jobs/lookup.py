@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 8 << 20
 _PROGRESS_INTERVAL = 0.25
+#: Diffusers folders hold a model's parts, which CivitAI does not list one by one.
+_NOT_LOOKED_UP = frozenset({"diffusers"})
 
 
 @dataclass
@@ -80,7 +82,7 @@ def unknown_files(layout: ModelLayout, state: StateStore) -> list[Target]:
     """Every model file nothing is known about yet. Blocking: it walks the folders."""
     records = {r.get("relpath"): r for r in state.records()}
     found: list[Target] = []
-    for folder in sorted(MODEL_FOLDERS):
+    for folder in sorted(MODEL_FOLDERS - _NOT_LOOKED_UP):
         for base in layout.search_dirs(folder):
             if not base.is_dir():
                 continue

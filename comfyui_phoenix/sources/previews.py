@@ -28,6 +28,8 @@ from .base import SourceContext
 
 #: CivitAI's 450-pixel previews weigh tens of kilobytes; nothing near this is a preview.
 MAX_PREVIEW_BYTES = 4 << 20
+#: Copies kept at most (searches show many): the oldest go first, and come back when shown.
+MAX_KEPT = 2000
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
 TYPES = {extension: kind for kind, extension in _EXTENSIONS.items()}
@@ -89,7 +91,7 @@ class Previews:
                 "The preview is not an image Phoenix shows.", hint="The model has no preview."
             )
         kept = self.folder / f"{name}.{_EXTENSIONS[found]}"
-        await asyncio.to_thread(_write_atomic, kept, data)
+        await asyncio.to_thread(_keep, kept, data)
         return kept, found
 
     async def _fetch(self, url: str) -> bytes:
@@ -112,8 +114,14 @@ class Previews:
             raise unreachable(url, exc) from exc
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _keep(path: Path, data: bytes) -> None:
+    """Write the copy atomically, then let the oldest copies go beyond :data:`MAX_KEPT`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+    kept = [p for p in path.parent.iterdir() if p.suffix.lstrip(".") in TYPES]
+    if len(kept) > MAX_KEPT:
+        kept.sort(key=lambda p: p.stat().st_mtime)
+        for old in kept[: len(kept) - MAX_KEPT]:
+            old.unlink(missing_ok=True)

@@ -14,19 +14,19 @@ let pickers = 0;
  * @param {{store: object, ref: string, nsfw?: boolean, onPick: (ref: string) => void}} options
  * @returns {HTMLElement}
  */
-export function pickerBlock({ store, ref, nsfw = false, onPick }) {
+export function pickerBlock({ store, ref, nsfw = false, onPick, focus = false }) {
   const uid = `phx-pick-${++pickers}`;
   const box = h("div", { className: "phx-picker", attrs: { role: "group", "aria-label": "Versions and files", "aria-busy": "true" } });
   box.append(h("div", { className: "phx-note", text: "Loading versions and files…" }));
   managerClient(store.client)
     .choices(ref, { nsfw })
-    .then((choices) => render(box, choices, { store, uid, onPick }))
+    .then((choices) => render(box, choices, { store, uid, onPick, focus }))
     .catch((err) => replaceChildren(box, problem(err)))
     .finally(() => box.removeAttribute("aria-busy"));
   return box;
 }
 
-function render(box, choices, { store, uid, onPick }) {
+function render(box, choices, { store, uid, onPick, focus }) {
   const versions = choices.versions ?? [];
   if (!versions.length) {
     replaceChildren(box, h("div", { className: "phx-note", text: "This model has no published version." }));
@@ -71,6 +71,8 @@ function render(box, choices, { store, uid, onPick }) {
     use,
   );
   showVersion();
+  // Opened from a button that is gone now: the keyboard carries on in the picker.
+  if (focus && box.isConnected) select.focus();
 }
 
 function fileOption(file, uid, checked) {
@@ -100,7 +102,7 @@ export function choicesOffer(plan, { store, onPick }) {
   const box = h("div", { className: "phx-picker-offer" });
   const open = button("Other versions and files", () => {
     open.remove();
-    box.append(pickerBlock({ store, ref: refs[0], onPick }));
+    box.append(pickerBlock({ store, ref: refs[0], onPick, focus: true }));
   }, { kind: "quiet", icon: "pi-list", className: "phx-picker__open" });
   box.append(open);
   return box;
