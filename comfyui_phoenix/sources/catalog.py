@@ -7,8 +7,6 @@ their wording of failed answers and their retries.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from ..errors import BadReferenceError, BadRequestError
 from ..refs import CivitaiRef, HFRef
 from .base import SourceContext
@@ -20,7 +18,6 @@ from .hf.hub import Hub
 from .listing import Choices, SearchPage
 from .registry import Sources
 
-CatalogSource = Literal["civitai", "huggingface"]
 MAX_QUERY = 200
 
 

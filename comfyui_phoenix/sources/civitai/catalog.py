@@ -147,7 +147,7 @@ class CivitaiCatalog:
         self, model_id: int, model: Mapping[str, Any], version: Mapping[str, Any], nsfw: bool
     ) -> VersionChoice:
         release = Release(model_id, str(model.get("name") or ""), "", version, model)
-        files = [self._file(model_id, version, f) for f in release.files]
+        files = [self._file(version, f) for f in release.files]
         meta = describe_version(
             version,
             model_name=release.model_name,
@@ -158,9 +158,7 @@ class CivitaiCatalog:
         )
         return VersionChoice(str(release.version_id), str(version.get("name") or ""), files, meta)
 
-    def _file(
-        self, model_id: int, version: Mapping[str, Any], file: Mapping[str, Any]
-    ) -> FileChoice:
+    def _file(self, version: Mapping[str, Any], file: Mapping[str, Any]) -> FileChoice:
         metadata = _mapping(file.get("metadata"))
         size_kb = file.get("sizeKB")
         return FileChoice(
