@@ -125,6 +125,7 @@ class HFServer:
         *,
         private: bool = False,
         lfs: set[str] | None = None,
+        commit: str | None = None,
     ) -> HubRepo:
         """Host a model repository at one commit, reachable as ``main`` and by its sha.
 
@@ -133,6 +134,7 @@ class HFServer:
             gated: False, True ("auto"), "auto" or "manual".
             tokens_with_access: tokens whose accounts may read it when gated or private.
             lfs: paths kept in LFS; default: model extensions.
+            commit: the commit id (a real repository's, to stand in for it); default: derived.
         """
         hub_files = {
             path: HubFile.make(path, data, path in lfs if lfs is not None else _is_lfs(path))
@@ -141,7 +143,7 @@ class HFServer:
         digest = hashlib.sha1(repo_id.encode(), usedforsecurity=False)
         for path in sorted(hub_files):
             digest.update(f"{path}:{hub_files[path].oid}".encode())
-        commit = digest.hexdigest()
+        commit = commit or digest.hexdigest()
         repo = HubRepo(
             repo_id, hub_files, gated, private, set(tokens_with_access), commit, {"main": commit}
         )
