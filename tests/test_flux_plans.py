@@ -425,3 +425,29 @@ def test_other_repositories_have_no_flux_plan() -> None:
 
     assert flux_plan(catalog, "Comfy-Org/flux1-dev") is None
     assert flux_plan(catalog, "black-forest-labs/flux.1-DEV") is not None
+
+
+# -- the example workflows -----------------------------------------------------------------------
+EXAMPLES = Path(__file__).resolve().parents[1] / "example_workflows"
+LOADER_ROLES = {
+    "PhoenixDiffusionModelLoader": {0: "transformer"},
+    "PhoenixFluxTextEncoderLoader": {0: "clip_l", 1: "t5"},
+    "PhoenixFlux2TextEncoderLoader": {0: "text_encoder"},
+    "PhoenixVAELoader": {0: "vae"},
+    "PhoenixCLIPVisionLoader": {0: "clip_vision"},
+    "PhoenixStyleModelLoader": {0: "style_model"},
+}
+
+
+@pytest.mark.parametrize("key", sorted(m.key for m in load_catalog().members))
+def test_each_example_loads_every_file_its_member_plans_and_nothing_else(key: str) -> None:
+    # What the boot preload of the member's repository places is what its example loads.
+    member = load_catalog().member(key)
+    workflow = json.loads((EXAMPLES / f"{key}-phoenix.json").read_text())
+
+    loaded: set[str] = set()
+    for node in workflow["nodes"]:
+        for index, role in LOADER_ROLES.get(node["type"], {}).items():
+            assert node["widgets_values"][index] == member.repo, (node["type"], role)
+            loaded.add(role)
+    assert loaded == {p.role for p in member.parts}

@@ -168,6 +168,7 @@ SIGCLIP_384 = {
     "vision_model.encoder.layers.0.layer_norm1.weight": (1152,),
     "vision_model.encoder.layers.22.layer_norm1.weight": (1152,),
     "vision_model.embeddings.position_embedding.weight": (729, 1152),
+    "vision_model.embeddings.patch_embedding.weight": (1152, 3, 14, 14),  # 4-D: not SigLIP 2
 }
 # ComfyUI loads the Redux adapter strictly: it is its real size (129 MB), in zeros.
 REDUX = {
