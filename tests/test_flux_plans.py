@@ -108,7 +108,7 @@ ON_CPU: dict[str, set[tuple[str, str]]] = {
 #: The transformer and (FLUX.2) text encoder each GPU gets, by member repository.
 BY_GPU: list[tuple[str, GpuFacts, set[str]]] = [
     ("black-forest-labs/FLUX.1-dev", RTX_5090_CU13, {"flux1-dev-nvfp4.safetensors"}),
-    ("black-forest-labs/FLUX.1-dev", RTX_5090_CU128, {"flux1-dev-fp8.safetensors"}),
+    ("black-forest-labs/FLUX.1-dev", RTX_5090_CU128, {"flux1-dev.safetensors"}),
     ("black-forest-labs/FLUX.1-dev", H100, {"flux1-dev-fp8.safetensors"}),
     ("black-forest-labs/FLUX.1-dev", RTX_3090, {"flux1-dev-fp8.safetensors"}),
     ("black-forest-labs/FLUX.1-dev", A6000, {"flux1-dev.safetensors"}),
@@ -127,6 +127,11 @@ BY_GPU: list[tuple[str, GpuFacts, set[str]]] = [
         "black-forest-labs/FLUX.2-dev",
         RTX_5090_CU13,
         {"flux2-dev-nvfp4-mixed.safetensors", "mistral_3_small_flux2_fp4_mixed.safetensors"},
+    ),
+    (
+        "black-forest-labs/FLUX.2-dev",
+        RTX_5090_CU128,
+        {"flux2_dev_fp8mixed.safetensors", "mistral_3_small_flux2_fp8.safetensors"},
     ),
     (
         "black-forest-labs/FLUX.2-dev",
@@ -243,7 +248,7 @@ async def test_the_precision_follows_the_gpu(
     if gpu is RTX_5090_CU13:
         assert "sm_120 GPU with torch for CUDA 13.0" in transformer.folder_reason
     if gpu is RTX_5090_CU128:
-        assert "torch is built for CUDA 12.8 and NVFP4 needs CUDA 13" in transformer.folder_reason
+        assert "torch is built for CUDA 12.8, and NVFP4 needs CUDA 13" in transformer.folder_reason
 
 
 async def test_a_precision_that_is_not_published_falls_back_and_says_so(

@@ -6,8 +6,10 @@
   weights to Apple's MPS, and without a GPU they save nothing at run time);
 - Blackwell (sm_100, sm_120) with torch built for CUDA 13: NVFP4, the format its
   tensor cores compute in (ComfyUI's NVFP4 kernels need a CUDA 13 build);
-- Ada or Hopper (sm_89, sm_90), or Blackwell with an older torch: fp8;
-- older GPUs: bf16 while the transformer fits in its memory, fp8 otherwise.
+- Ada or Hopper (sm_89, sm_90): fp8;
+- any other GPU, Blackwell with an older torch included: bf16 while the
+  transformer fits in its memory, fp8 otherwise. (An RTX 5090 in an image whose
+  torch is built for CUDA 12.8 keeps the bf16 FLUX.1 [dev] it always got.)
 
 A precision that is not published for a file falls back towards bf16
 (NVFP4 → fp8 → bf16), and the reason says so. FLUX.1's T5-XXL keeps its own
@@ -68,24 +70,25 @@ def choose_precision(setting: str, gpu: GpuFacts, bf16_bytes: float | None) -> C
         cuda = gpu.torch_cuda_major
         if cuda is not None and cuda >= NVFP4_TORCH_CUDA:
             return Choice("nvfp4", f"an {gpu.sm} GPU with torch for CUDA {gpu.torch_cuda}")
-        if cuda is None:
-            built = "torch's CUDA version is not known"
-        else:
-            built = f"torch is built for CUDA {gpu.torch_cuda}"
-        return Choice("fp8", f"an {gpu.sm} GPU, but {built} and NVFP4 needs CUDA 13")
+        built = (
+            "torch's CUDA version is not known"
+            if cuda is None
+            else f"torch is built for CUDA {gpu.torch_cuda}"
+        )
+        return _by_memory(gpu, bf16_bytes, f"{built}, and NVFP4 needs CUDA 13; ")
     if gpu.capability is not None and gpu.capability >= FP8_FROM:
         return Choice("fp8", f"an {gpu.sm} GPU computes in fp8")
     return _by_memory(gpu, bf16_bytes)
 
 
-def _by_memory(gpu: GpuFacts, bf16_bytes: float | None) -> Choice:
+def _by_memory(gpu: GpuFacts, bf16_bytes: float | None, said: str = "") -> Choice:
     where = f"an {gpu.sm} GPU" if gpu.sm else "this GPU"
     if gpu.vram_bytes is None or bf16_bytes is None:
-        return Choice("bf16", f"{where} has no fp8 compute")
+        return Choice("bf16", f"{said}{where} of unknown memory")
     gigabytes = gpu.vram_bytes / 1000**3
     if bf16_bytes <= gpu.vram_bytes * BF16_FIT_SHARE:
-        return Choice("bf16", f"{where} with {gigabytes:.0f} GB holds the bf16 transformer")
-    return Choice("fp8", f"the bf16 transformer does not fit {where}'s {gigabytes:.0f} GB")
+        return Choice("bf16", f"{said}{where} with {gigabytes:.0f} GB holds the bf16 transformer")
+    return Choice("fp8", f"{said}the bf16 transformer does not fit {where}'s {gigabytes:.0f} GB")
 
 
 def pick(part: Part, choice: Choice, member: str) -> tuple[Variant, Pin, str]:
