@@ -456,3 +456,48 @@ def test_each_example_loads_every_file_its_member_plans_and_nothing_else(key: st
             assert node["widgets_values"][index] == member.repo, (node["type"], role)
             loaded.add(role)
     assert loaded == {p.role for p in member.parts}
+
+
+# -- the README's table ------------------------------------------------------------------------
+README_GPUS = {
+    "no GPU": CPU,
+    "RTX 3090 24 GB": GpuFacts(int(25.4 * GB), (8, 6), "12.8"),
+    "RTX 4090 24 GB": GpuFacts(int(25.4 * GB), (8, 9), "12.8"),
+    "H100 80 GB": GpuFacts(85 * GB, (9, 0), "12.8"),
+    "RTX 5090, CUDA 12.8 torch": GpuFacts(int(34.2 * GB), (12, 0), "12.8"),
+    "RTX 5090, CUDA 13 torch": GpuFacts(int(34.2 * GB), (12, 0), "13.0"),
+}
+
+
+def _precision(path: str, role: str) -> str:
+    if "fp4" in path:
+        return "NVFP4"
+    if "fp8" in path:
+        return "fp8"
+    return "fp16" if role == "t5" else "bf16"
+
+
+def test_the_readmes_precision_table_is_what_the_plans_pick() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    header = "| member | " + " | ".join(README_GPUS) + " |"
+    rows = readme.split(header, 1)[1].split("\n\n", 1)[0].strip().splitlines()[1:]
+    catalog = load_catalog()
+    names = {m.name: m for m in catalog.members}
+    checked = 0
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        label, picks = cells[0], cells[1:]
+        group = label.replace(" [dev]", "").removeprefix("FLUX.1 ").split(", ")
+        members = [names[f"FLUX.1 {g} [dev]"] for g in group] if len(group) > 1 else [names[label]]
+        for member in members:
+            for (gpu_name, gpu), pick in zip(README_GPUS.items(), picks, strict=True):
+                plan = flux_plan(catalog, member.repo, gpu=gpu)
+                assert plan is not None
+                got = [
+                    _precision(f.pin.path, f.role)
+                    for f in plan.files
+                    if f.role in ("transformer", "text_encoder", "t5")
+                ]
+                assert " + ".join(got) == pick, (member.name, gpu_name)
+                checked += 1
+    assert checked == len(catalog.members) * len(README_GPUS)
