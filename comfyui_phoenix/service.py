@@ -31,6 +31,7 @@ from .sources.base import SourceContext
 from .sources.catalog import Catalog
 from .sources.previews import Previews
 from .sources.registry import Sources
+from .status.gpu_facts import GpuFacts
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class Phoenix:
         layout: ModelLayout | None = None,
         tokens: Tokens | None = None,
         engine: Engine | None = None,
-        vram_bytes: int | None = None,
+        gpu: GpuFacts | None = None,
         tokens_file: Path | None = None,
         transfers: bool = True,
     ) -> None:
@@ -89,7 +90,7 @@ class Phoenix:
         self.state = StateStore(self.layout.root / ".phoenix")
         self.verified = VerifiedFiles(self.layout, self.state)
         self._engine = engine
-        self._vram_bytes = vram_bytes
+        self._gpu = gpu or GpuFacts()
         self._session: aiohttp.ClientSession | None = None
         self._engine_session: aiohttp.ClientSession | None = None
         self.jobs: JobManager | None = None
@@ -145,7 +146,7 @@ class Phoenix:
             ctx = SourceContext(
                 self.settings, self._session, self.policy, self.tokens, known=self.verified
             )
-            self.sources = Sources(ctx, vram_bytes=self._vram_bytes)
+            self.sources = Sources(ctx, gpu=self._gpu)
             self._planner = Planner(self.layout, self.sources, self.verified)
             self._catalog = Catalog(ctx, self.sources)
             self._previews = Previews(ctx, self.state.root / "previews")

@@ -35,6 +35,7 @@ _EXAMPLES = {
     "PHOENIX_MAX_CONCURRENT_DOWNLOADS": "3 (a whole number from 1 to 32)",
     "PHOENIX_ENGINE": "auto, aria2 or python",
     "PHOENIX_T5": "auto, fp16 or fp8",
+    "PHOENIX_FLUX_PRECISION": "auto, bf16, fp8 or nvfp4",
     "PHOENIX_CIVITAI_BASE_URL": "https://civitai.com",
     "HF_ENDPOINT": "https://huggingface.co",
     "PHOENIX_ALLOWED_HOSTS": "cdn.example.com,*.example.org",
@@ -136,6 +137,15 @@ class Settings(BaseSettings):
         default=None, validation_alias="PHOENIX_MAX_DOWNLOAD_RATE"
     )
     t5: Literal["auto", "fp16", "fp8"] = Field(default="auto", validation_alias="PHOENIX_T5")
+    #: The precision of the FLUX files a whole-repository plan picks (T5 aside: ``PHOENIX_T5``).
+    #: ``auto``: NVFP4 on Blackwell with a CUDA 13 torch, fp8 on Ada/Hopper, bf16 elsewhere
+    #: while the transformer fits the GPU; an explicit value wins where the file is published.
+    flux_precision: Literal["auto", "bf16", "fp8", "nvfp4"] = Field(
+        default="auto", validation_alias="PHOENIX_FLUX_PRECISION"
+    )
+    #: A JSON file that replaces the FLUX catalog shipped with Phoenix (same format), so a
+    #: file renamed upstream can be followed before a Phoenix release.
+    flux_catalog: Path | None = Field(default=None, validation_alias="PHOENIX_FLUX_CATALOG")
     allowed_hosts: tuple[str, ...] = Field(default=(), validation_alias="PHOENIX_ALLOWED_HOSTS")
     allow_private_networks: bool = _bool_env("PHOENIX_ALLOW_PRIVATE_NETWORKS")
     api_token: SecretStr | None = Field(default=None, validation_alias="PHOENIX_API_TOKEN")
@@ -156,6 +166,11 @@ class Settings(BaseSettings):
         if text.lower() in ("", "0", "none", "unlimited"):
             return None
         return parse_rate(text)
+
+    @field_validator("flux_catalog", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

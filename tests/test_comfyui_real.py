@@ -23,6 +23,7 @@ from peers.files import FileServer
 from peers.hf import HFServer, start_hf_server
 from peers.models import FLUX_TRANSFORMER, FLUX_VAE, safetensors_bytes
 from peers.runner import ServerThread
+from peers.workflows import api_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_IDS = {
@@ -32,6 +33,9 @@ NODE_IDS = {
     "PhoenixLoraLoader",
     "PhoenixVAELoader",
     "PhoenixFluxTextEncoderLoader",
+    "PhoenixFlux2TextEncoderLoader",
+    "PhoenixCLIPVisionLoader",
+    "PhoenixStyleModelLoader",
 }
 
 pytestmark = needs_comfyui
@@ -162,7 +166,7 @@ def test_the_flux_example_workflow_is_listed_and_valid(comfy: Comfy) -> None:
     templates = comfy.get("/api/workflow_templates")
     assert "flux1-dev-phoenix" in templates[NODE_NAME]
     workflow = json.loads((ROOT / "example_workflows" / "flux1-dev-phoenix.json").read_text())
-    prompt = _api_prompt(workflow, comfy.get("/object_info"))
+    prompt = api_prompt(workflow, comfy.get("/object_info"))
     queued = comfy.post("/prompt", {"prompt": prompt})
     assert not queued.get("node_errors"), queued
     # No token, gated FLUX: the loader fails with the sentence that names the licence page.
@@ -181,33 +185,6 @@ def _wait_history(comfy: Comfy, prompt_id: str) -> Any:
             return history[prompt_id]
         time.sleep(0.3)
     pytest.fail("the prompt did not finish")
-
-
-def _api_prompt(workflow: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
-    """The UI workflow in the API format ``/prompt`` takes (widgets in input order)."""
-    links = {link[0]: link for link in workflow["links"]}
-    prompt: dict[str, Any] = {}
-    for node in workflow["nodes"]:
-        spec = info[node["type"]]["input"]
-        linked = {i["name"]: links[i["link"]] for i in node.get("inputs", []) if i.get("link")}
-        widgets = list(node.get("widgets_values", []))
-        inputs: dict[str, Any] = {}
-        for name in [*spec.get("required", {}), *spec.get("optional", {})]:
-            if name in linked:
-                link = linked[name]
-                inputs[name] = [str(link[1]), link[2]]
-                continue
-            if not widgets:
-                continue
-            inputs[name] = widgets.pop(0)
-            if (
-                name in ("seed", "noise_seed")
-                and widgets
-                and widgets[0] in ("fixed", "randomize", "increment", "decrement")
-            ):
-                widgets.pop(0)
-        prompt[str(node["id"])] = {"class_type": node["type"], "inputs": inputs}
-    return prompt
 
 
 def test_the_same_reference_in_two_nodes_downloads_once(comfy: Comfy) -> None:

@@ -13,14 +13,13 @@ import aiohttp
 import pytest
 from huggingface_hub import hf_hub_download
 from peers.files import FileServer
+from peers.flux_repos import FluxStandIns, add_flux_family
 from peers.hf import HFServer
 from peers.models import (
     CLIP_L,
     FLUX_TRANSFORMER,
-    FLUX_VAE,
     LORA,
     SD_CHECKPOINT,
-    T5_ENCODER,
     random_bytes,
     safetensors_bytes,
 )
@@ -42,7 +41,8 @@ from comfyui_phoenix.settings import Settings
 from comfyui_phoenix.sources.base import SourceContext
 from comfyui_phoenix.sources.header import read_remote_safetensors_header
 from comfyui_phoenix.sources.hf import HuggingFaceSource
-from comfyui_phoenix.sources.hf.flux import flux_plan
+from comfyui_phoenix.sources.hf.flux import Catalog
+from comfyui_phoenix.status.gpu_facts import GpuFacts
 
 TOKEN = "hf_phoenixTESTaccount0123456789"
 OTHER = "hf_otherTESTaccount0123456789"
@@ -62,7 +62,8 @@ async def make_source(
     def factory(
         token: str | None = None,
         *,
-        vram_bytes: int | None = None,
+        gpu: GpuFacts | None = None,
+        catalog: Catalog | None = None,
         max_header_reads: int = 16,
         **settings: Any,
     ) -> HuggingFaceSource:
@@ -71,7 +72,7 @@ async def make_source(
         session = make_session(policy)
         sessions.append(session)
         ctx = SourceContext(values, session, policy, Tokens(huggingface=token))
-        return HuggingFaceSource(ctx, vram_bytes=vram_bytes, max_header_reads=max_header_reads)
+        return HuggingFaceSource(ctx, gpu=gpu, catalog=catalog, max_header_reads=max_header_reads)
 
     yield factory
     for session in sessions:
@@ -103,47 +104,12 @@ def add_models_repo(server: HFServer) -> None:
     )
 
 
-def add_flux(server: HFServer) -> dict[str, bytes]:
-    contents = {
-        "flux1-dev.safetensors": safetensors_bytes(FLUX_TRANSFORMER, seed=1),
-        "flux1-schnell.safetensors": safetensors_bytes(FLUX_TRANSFORMER, seed=11),
-        "ae.safetensors": safetensors_bytes(FLUX_VAE, seed=2),
-        "clip_l.safetensors": safetensors_bytes(CLIP_L, seed=3),
-        "t5xxl_fp16.safetensors": safetensors_bytes(T5_ENCODER, seed=4),
-        "t5xxl_fp8_e4m3fn.safetensors": safetensors_bytes(T5_ENCODER, dtype="F8_E4M3", seed=5),
-    }
-    diffusers = {
-        "model_index.json": b'{"_class_name": "FluxPipeline"}',
-        "README.md": b"# FLUX.1\n",
-        "transformer/config.json": b"{}",
-        "transformer/diffusion_pytorch_model-00001-of-00003.safetensors": random_bytes(64, 1),
-        "text_encoder/config.json": b"{}",
-        "text_encoder/model.safetensors": random_bytes(64, 2),
-        "text_encoder_2/model-00001-of-00002.safetensors": random_bytes(64, 3),
-        "vae/diffusion_pytorch_model.safetensors": random_bytes(64, 4),
-        "tokenizer/vocab.json": b"{}",
-        "scheduler/scheduler_config.json": b"{}",
-    }
-    for repo_id, transformer in (
-        (FLUX_DEV, "flux1-dev.safetensors"),
-        ("black-forest-labs/FLUX.1-schnell", "flux1-schnell.safetensors"),
-    ):
-        files = {transformer: contents[transformer], "ae.safetensors": contents["ae.safetensors"]}
-        server.add_repo(repo_id, {**files, **diffusers}, gated=True, tokens_with_access={TOKEN})
-    server.add_repo(
-        "comfyanonymous/flux_text_encoders",
-        {
-            "clip_l.safetensors": contents["clip_l.safetensors"],
-            "t5xxl_fp16.safetensors": contents["t5xxl_fp16.safetensors"],
-            "t5xxl_fp8_e4m3fn.safetensors": contents["t5xxl_fp8_e4m3fn.safetensors"],
-            "t5xxl_fp8_e4m3fn_scaled.safetensors": random_bytes(64, 6),
-            "README.md": b"# text encoders\n",
-        },
-    )
-    return contents
+@pytest.fixture
+def family(hf_server: HFServer, tmp_path: Path) -> FluxStandIns:
+    """The FLUX family's repositories, gated ones open to TOKEN, and their stand-in catalog."""
+    return add_flux_family(hf_server, tmp_path / "catalog", token=TOKEN)
 
 
-# -- single files -------------------------------------------------------------------------------
 async def test_a_file_is_planned_with_size_sha256_commit_and_the_folder_its_header_proves(
     hf_server: HFServer, make_source: Factory
 ) -> None:
@@ -353,95 +319,12 @@ async def test_header_reads_are_capped_per_plan(hf_server: HFServer, make_source
     assert len([r for r in hf_server.cdn.requests if r.method == "GET"]) == 2
 
 
-# -- FLUX -----------------------------------------------------------------------------------------
-async def test_flux_dev_plans_exactly_what_comfyui_loads(
-    hf_server: HFServer, make_source: Factory
-) -> None:
-    contents = add_flux(hf_server)
-
-    files = await make_source(TOKEN, vram_bytes=32 * 10**9).plan(
-        parse_reference("black-forest-labs/flux.1-dev")
-    )
-
-    assert placed(files) == {
-        ("diffusion_models", "flux1-dev.safetensors"),
-        ("vae", "ae.safetensors"),
-        ("text_encoders", "clip_l.safetensors"),
-        ("text_encoders", "t5xxl_fp16.safetensors"),
-    }
-    for planned in files:
-        assert planned.sha256 == sha256(contents[planned.filename])
-        assert planned.token == "huggingface"
-        assert planned.ref == "hf:black-forest-labs/flux.1-dev"
-    assert all("DualCLIPLoader" in f.folder_reason for f in files if f.folder == "text_encoders")
-    assert hf_server.cdn.requests == []
-
-
-async def test_flux_schnell_plans_its_own_transformer(
-    hf_server: HFServer, make_source: Factory
-) -> None:
-    add_flux(hf_server)
-
-    files = await make_source(TOKEN, t5="fp8").plan(HFRef("black-forest-labs/FLUX.1-schnell"))
-
-    assert placed(files) == {
-        ("diffusion_models", "flux1-schnell.safetensors"),
-        ("vae", "ae.safetensors"),
-        ("text_encoders", "clip_l.safetensors"),
-        ("text_encoders", "t5xxl_fp8_e4m3fn.safetensors"),
-    }
-
-
-async def test_phoenix_t5_auto_follows_the_gpu(hf_server: HFServer, make_source: Factory) -> None:
-    add_flux(hf_server)
-
-    small = await make_source(TOKEN, vram_bytes=16 * GiB, t5="auto").plan(HFRef(FLUX_DEV))
-    big = await make_source(TOKEN, vram_bytes=24 * GiB, t5="auto").plan(HFRef(FLUX_DEV))
-
-    assert ("text_encoders", "t5xxl_fp8_e4m3fn.safetensors") in placed(small)
-    assert ("text_encoders", "t5xxl_fp16.safetensors") in placed(big)
-    [t5] = [f for f in small if f.filename.startswith("t5")]
-    assert "under 24 GB" in t5.folder_reason
-
-
-@pytest.mark.parametrize(
-    ("choice", "vram", "t5"),
-    [
-        ("fp16", 8 * GiB, "t5xxl_fp16.safetensors"),
-        ("fp8", 80 * GiB, "t5xxl_fp8_e4m3fn.safetensors"),
-        ("fp8", None, "t5xxl_fp8_e4m3fn.safetensors"),
-        ("auto", 12 * GiB, "t5xxl_fp8_e4m3fn.safetensors"),
-        ("auto", 24 * GiB, "t5xxl_fp16.safetensors"),
-        ("auto", 32 * GiB, "t5xxl_fp16.safetensors"),
-        ("auto", None, "t5xxl_fp16.safetensors"),
-    ],
-)
-def test_t5_choice(choice: str, vram: int | None, t5: str) -> None:
-    files = flux_plan("Black-Forest-Labs/FLUX.1-DEV", choice, vram)
-    assert files is not None
-    refs = [f.ref for f in files]
-    assert [r.path for r in refs] == [
-        "flux1-dev.safetensors",
-        "ae.safetensors",
-        "clip_l.safetensors",
-        t5,
-    ]
-    assert refs[0].repo_id == FLUX_DEV
-    assert refs[3].repo_id == "comfyanonymous/flux_text_encoders"
-
-
-def test_other_repositories_have_no_flux_plan() -> None:
-    assert flux_plan("Comfy-Org/flux1-dev", "auto", None) is None
-
-
 # -- access ---------------------------------------------------------------------------------------
 async def test_a_gated_repo_without_a_token_names_the_licence_before_any_byte_moves(
-    hf_server: HFServer, make_source: Factory
+    hf_server: HFServer, make_source: Factory, family: FluxStandIns
 ) -> None:
-    add_flux(hf_server)
-
     with pytest.raises(GatedError) as caught:
-        await make_source().plan(HFRef(FLUX_DEV))
+        await make_source(catalog=family.catalog).plan(HFRef(FLUX_DEV))
 
     licence = f"{hf_server.url}/{FLUX_DEV}"
     assert caught.value.licence_url == licence
@@ -453,13 +336,12 @@ async def test_a_gated_repo_without_a_token_names_the_licence_before_any_byte_mo
 
 
 async def test_a_token_without_access_is_told_to_accept_the_licence(
-    hf_server: HFServer, make_source: Factory
+    hf_server: HFServer, make_source: Factory, family: FluxStandIns
 ) -> None:
-    add_flux(hf_server)
     hf_server.add_token(OTHER)
 
     with pytest.raises(GatedError) as caught:
-        await make_source(OTHER).plan(HFRef(FLUX_DEV))
+        await make_source(OTHER, catalog=family.catalog).plan(HFRef(FLUX_DEV))
 
     licence = f"{hf_server.url}/{FLUX_DEV}"
     assert caught.value.hint == f"Accept the licence at {licence}, then retry."
@@ -496,10 +378,9 @@ async def test_a_login_stored_on_the_machine_is_not_used(
 
 # -- bytes ----------------------------------------------------------------------------------------
 async def test_an_lfs_endpoint_is_the_cdn_without_the_token(
-    hf_server: HFServer, make_source: Factory
+    hf_server: HFServer, make_source: Factory, family: FluxStandIns
 ) -> None:
-    contents = add_flux(hf_server)
-    source = make_source(TOKEN)
+    source = make_source(TOKEN, catalog=family.catalog)
     files = await source.plan(HFRef(FLUX_DEV))
     [ae] = [f for f in files if f.filename == "ae.safetensors"]
 
@@ -508,7 +389,7 @@ async def test_an_lfs_endpoint_is_the_cdn_without_the_token(
     assert endpoint.url.startswith(hf_server.cdn_url)
     assert "authorization" not in {k.lower() for k in endpoint.headers}
     async with aiohttp.ClientSession() as session, session.get(endpoint.url) as response:
-        assert await response.read() == contents["ae.safetensors"]
+        assert await response.read() == family.data(FLUX_DEV, "ae.safetensors")
     assert hf_server.cdn.requests and no_auth(hf_server.cdn.requests)
     [asked] = hf_server.resolve_requests()
     assert asked.headers.get("Authorization") == f"Bearer {TOKEN}"
@@ -535,14 +416,14 @@ async def test_a_small_file_is_served_by_the_hub_with_the_token(
     assert endpoint.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-def test_huggingface_hub_downloads_from_the_local_hub(hf_server: HFServer, tmp_path: Path) -> None:
-    contents = add_flux(hf_server)
-
+def test_huggingface_hub_downloads_from_the_local_hub(
+    hf_server: HFServer, tmp_path: Path, family: FluxStandIns
+) -> None:
     path = hf_hub_download(
         FLUX_DEV, "ae.safetensors", endpoint=hf_server.url, local_dir=tmp_path / "dl", token=TOKEN
     )
 
-    assert Path(path).read_bytes() == contents["ae.safetensors"]
+    assert Path(path).read_bytes() == family.data(FLUX_DEV, "ae.safetensors")
     assert hf_server.cdn.requests and no_auth(hf_server.cdn.requests)
 
 

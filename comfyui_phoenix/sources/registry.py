@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from ..plan import PlannedFile
 from ..refs import CivitaiRef, HFRef, NumberMeaning, Reference, parse_reference
+from ..status.gpu_facts import GpuFacts
 from .base import Source, SourceContext
 
 
 class Sources:
     """The three sources, sharing one context."""
 
-    def __init__(self, ctx: SourceContext, *, vram_bytes: int | None = None) -> None:
+    def __init__(self, ctx: SourceContext, *, gpu: GpuFacts | None = None) -> None:
         from .civitai import CivitaiSource
         from .direct import DirectSource
         from .hf import HuggingFaceSource
 
         self.ctx = ctx
-        self.huggingface: Source = HuggingFaceSource(ctx, vram_bytes=vram_bytes)
+        self.huggingface: Source = HuggingFaceSource(ctx, gpu=gpu)
         self.civitai: Source = CivitaiSource(ctx)
         self.url: Source = DirectSource(ctx)
 

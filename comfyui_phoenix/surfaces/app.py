@@ -31,7 +31,8 @@ from ..security.cleanup import (
 from ..security.redact import redact
 from ..service import Phoenix
 from ..settings import Settings
-from ..status.gpu import GpuSampler, vram_of_largest
+from ..status.gpu import GpuSampler
+from ..status.gpu_facts import gpu_facts, loaded_torch_cuda
 from ..status.report import StatusBoard
 from .keys import PHOENIX, Slot
 
@@ -81,10 +82,8 @@ class PhoenixApp:
 
     async def start(self) -> None:
         await self.gpu.start()
-        vram = vram_of_largest(self.gpu.latest())
-        phoenix = Phoenix(
-            self.settings, layout=self._layout, vram_bytes=vram, tokens_file=self.tokens_file
-        )
+        gpu = gpu_facts(self.gpu.latest(), loaded_torch_cuda())
+        phoenix = Phoenix(self.settings, layout=self._layout, gpu=gpu, tokens_file=self.tokens_file)
         await phoenix.start()
         phoenix.events.add_listener(_log_failure)
         self.phoenix = phoenix

@@ -278,3 +278,10 @@ def core_nodes() -> Any:
     import nodes
 
     return nodes
+
+
+def has_clip_type(name: str) -> bool:
+    """Whether this ComfyUI's text encoder loaders know ``name`` (``flux2`` came late in 2025)."""
+    import comfy.sd
+
+    return hasattr(comfy.sd.CLIPType, name.upper())

@@ -144,6 +144,7 @@ class HFServer:
         tags: tuple[str, ...] = (),
         downloads: int = 0,
         likes: int = 0,
+        commit: str | None = None,
     ) -> HubRepo:
         """Host a model repository at one commit, reachable as ``main`` and by its sha.
 
@@ -153,6 +154,7 @@ class HFServer:
             tokens_with_access: tokens whose accounts may read it when gated or private.
             lfs: paths kept in LFS; default: model extensions.
             card: the model card's metadata (``license``, ``base_model``).
+            commit: the commit id (a real repository's, to stand in for it); default: derived.
         """
         hub_files = {
             path: HubFile.make(path, data, path in lfs if lfs is not None else _is_lfs(path))
@@ -161,7 +163,7 @@ class HFServer:
         digest = hashlib.sha1(repo_id.encode(), usedforsecurity=False)
         for path in sorted(hub_files):
             digest.update(f"{path}:{hub_files[path].oid}".encode())
-        commit = digest.hexdigest()
+        commit = commit or digest.hexdigest()
         repo = HubRepo(
             repo_id,
             hub_files,

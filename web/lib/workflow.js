@@ -10,7 +10,14 @@ export const PHOENIX_NODES = {
   PhoenixLoraLoader: { widgets: ["reference"], folder: "loras" },
   PhoenixVAELoader: { widgets: ["reference"], folder: "vae" },
   PhoenixFluxTextEncoderLoader: { widgets: ["clip_l", "t5xxl"], folder: "text_encoders" },
+  PhoenixFlux2TextEncoderLoader: { widgets: ["reference"], folder: "text_encoders" },
+  PhoenixCLIPVisionLoader: { widgets: ["reference"], folder: "clip_vision" },
+  PhoenixStyleModelLoader: { widgets: ["reference"], folder: "style_models" },
 };
+
+// A whole HuggingFace repository (`owner/name`, `owner/name@rev`): its plan places each file
+// itself (a FLUX member's transformer, VAE and encoders), as the loader nodes let it.
+const WHOLE_REPOSITORY = /^(hf:)?[\w.-]+\/[\w.-]+(@[\w.-]+)?$/;
 
 /**
  * Scan a graph (ComfyUI's `app.graph`, subgraphs included).
@@ -51,7 +58,8 @@ function collectReferences(node, where, out) {
   for (const name of spec.widgets) {
     const text = widgetValue(node, name);
     if (!text) continue;
-    const ref = folder && !text.includes("::") ? `${text}::${folder}` : text;
+    const placed = text.includes("::") || WHOLE_REPOSITORY.test(text);
+    const ref = folder && !placed ? `${text}::${folder}` : text;
     if (!out.has(ref)) out.set(ref, { ref, node: where });
   }
 }

@@ -47,6 +47,8 @@ class Candidate:
     entry: RepoFile
     placement: Placement | None = None
     subfolder: str = ""
+    #: What the file is in a FLUX plan (``transformer``, ``vae``, …), for loaders to pick by.
+    role: str | None = None
 
 
 def patterns(value: Sequence[str] | str | None) -> list[str]:

@@ -2,7 +2,7 @@
 
 Metadata comes from the hub through huggingface_hub (:mod:`.hub`); which files a
 repository contributes from :mod:`.selection` (FLUX repositories get their own
-plan, :mod:`.flux`); where each goes from the one placement policy. Bytes come
+plan from the catalog, :mod:`.flux`); where each goes from the one placement policy. Bytes come
 from the public resolve URL, ``{HF_ENDPOINT}/{repo}/resolve/{commit}/{path}``:
 :meth:`HuggingFaceSource.endpoint` follows its redirect by hand, so the token
 reaches the hub and never the CDN.
@@ -14,11 +14,12 @@ import asyncio
 import logging
 import posixpath
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 from huggingface_hub import HfApi
-from huggingface_hub.hf_api import RepoFile, RepoFolder
+from huggingface_hub.hf_api import RepoFolder
 
 from ...errors import NothingToFetchError, TransientError
 from ...folders import MODEL_EXTENSIONS
@@ -28,11 +29,13 @@ from ...net.redirects import resolve
 from ...net.retry import BEST_EFFORT, with_retries
 from ...plan import PlannedFile
 from ...refs import HFRef, Reference
+from ...status.gpu_facts import GpuFacts
 from ..base import SourceContext, verified_copy
 from ..classify import Placement
 from ..header import read_remote_safetensors_header
 from ..placement import Clues, path_clue, place
-from .flux import FluxFile, flux_plan
+from .flux import Catalog, FluxPlan, flux_plan, load_catalog
+from .flux_repos import flux_candidates
 from .hub import Hub, Repo, resolve_url
 from .selection import Candidate, disambiguate, patterns, select
 from .wording import Asked, HubWording
@@ -51,7 +54,8 @@ class HuggingFaceSource:
 
     Args:
         ctx: settings, the shared session, the host policy and the tokens.
-        vram_bytes: memory of the largest GPU (None when unknown), for ``PHOENIX_T5=auto``.
+        gpu: the largest GPU's facts, for the precision of FLUX plans.
+        catalog: the FLUX catalog; by default ``PHOENIX_FLUX_CATALOG``'s, else Phoenix's own.
         max_header_reads: how many remote safetensors headers one plan may read.
     """
 
@@ -61,13 +65,22 @@ class HuggingFaceSource:
         self,
         ctx: SourceContext,
         *,
-        vram_bytes: int | None = None,
+        gpu: GpuFacts | None = None,
+        catalog: Catalog | None = None,
         max_header_reads: int = MAX_HEADER_READS,
     ) -> None:
         self._ctx = ctx
         self._hub = Hub(ctx)
-        self._vram_bytes = vram_bytes
+        self._gpu = gpu or GpuFacts()
+        self._catalog = catalog
         self._max_header_reads = max_header_reads
+
+    @property
+    def catalog(self) -> Catalog:
+        """The FLUX catalog, read when first needed (a bad replacement is a plan problem)."""
+        if self._catalog is None:
+            self._catalog = load_catalog(self._ctx.settings.flux_catalog)
+        return self._catalog
 
     # -- planning ---------------------------------------------------------------------------
     async def plan(
@@ -95,7 +108,14 @@ class HuggingFaceSource:
         includes, excludes = patterns(include), patterns(exclude)
         api = self._hub.api()
         if ref.path is None and not includes and not excludes:
-            flux = flux_plan(ref.repo_id, self._ctx.settings.t5, self._vram_bytes)
+            settings = self._ctx.settings
+            flux = flux_plan(
+                self.catalog,
+                ref.repo_id,
+                precision=settings.flux_precision,
+                t5=settings.t5,
+                gpu=self._gpu,
+            )
             if flux is not None:
                 return await self._plan_flux(api, ref, flux)
         repo = await self._hub.open(api, ref.repo_id, ref.revision, ref)
@@ -123,28 +143,10 @@ class HuggingFaceSource:
             )
         return [Candidate(repo, entry)]
 
-    async def _plan_flux(self, api: HfApi, ref: HFRef, files: list[FluxFile]) -> list[PlannedFile]:
-        groups: dict[str, list[FluxFile]] = {}
-        for item in files:
-            groups.setdefault(item.ref.repo_id, []).append(item)
-        repos: dict[str, Repo] = {}
-        # The gated FLUX repository comes first, so a missing licence stops the plan at once.
-        for repo_id in groups:
-            own = repo_id.lower() == ref.repo_id.lower()
-            revision = ref.revision if own else None
-            repos[repo_id] = await self._hub.open(api, repo_id, revision, ref)
-        candidates: list[Candidate] = []
-        for repo_id, group in groups.items():
-            paths = [item.ref.path for item in group if item.ref.path]
-            entries = await self._hub.paths_info(api, repos[repo_id], paths)
-            for item in group:
-                assert item.ref.path is not None and item.ref.destination is not None
-                entry = entries.get(item.ref.path)
-                if not isinstance(entry, RepoFile):
-                    raise self._hub.missing(repos[repo_id], item.ref.path)
-                placement = Placement(item.ref.destination.folder, item.reason)
-                candidates.append(Candidate(repos[repo_id], entry, placement))
-        return await self._finish(ref, candidates)
+    async def _plan_flux(self, api: HfApi, ref: HFRef, flux: FluxPlan) -> list[PlannedFile]:
+        candidates = await flux_candidates(self._hub, api, ref, flux)
+        planned = await self._finish(ref, candidates)
+        return [replace(p, meta={**p.meta, "flux": flux.member.key}) for p in planned]
 
     async def _finish(self, ref: HFRef, candidates: list[Candidate]) -> list[PlannedFile]:
         if ref.destination is not None:
@@ -177,6 +179,7 @@ class HuggingFaceSource:
                 "repo_id": repo.repo_id,
                 "path": entry.path,
                 "gated": repo.gated,
+                **({"role": candidate.role} if candidate.role else {}),
             },
         )
 
