@@ -22,7 +22,9 @@
 #                          in another torch); PyTorch's attention is the fast path anyway
 #   WITH_SAGEATTENTION  0  1 compiles SageAttention 2 against the image's torch; never PyPI's
 #                          1.0.6, which renders black images
-#   XFORMERS_GIT_URL / SAGEATTENTION_GIT_URL   what WITH_XFORMERS / WITH_SAGEATTENTION build
+#   XFORMERS_REF        v0.0.30  git ref compiled when WITH_XFORMERS=1
+#   SAGEATTENTION_REF   v2.2.0   git ref compiled when WITH_SAGEATTENTION=1
+#   XFORMERS_GIT_URL / SAGEATTENTION_GIT_URL   their repositories at those refs, or mirrors
 #
 # Every Python package the image adds is pinned, with its hashes, in
 # bootstrap/requirements-image.lock, and installed from wheels only. No secret is ever a
@@ -45,8 +47,10 @@ ARG FILEBROWSER_URL=https://github.com/filebrowser/filebrowser/releases/download
 ARG PIP_INDEX_URL
 ARG WITH_XFORMERS=0
 ARG WITH_SAGEATTENTION=0
-ARG XFORMERS_GIT_URL=https://github.com/facebookresearch/xformers.git@v0.0.30
-ARG SAGEATTENTION_GIT_URL=https://github.com/thu-ml/SageAttention.git@v2.2.0
+ARG XFORMERS_REF=v0.0.30
+ARG SAGEATTENTION_REF=v2.2.0
+ARG XFORMERS_GIT_URL=https://github.com/facebookresearch/xformers.git@${XFORMERS_REF}
+ARG SAGEATTENTION_GIT_URL=https://github.com/thu-ml/SageAttention.git@${SAGEATTENTION_REF}
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

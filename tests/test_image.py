@@ -201,7 +201,13 @@ def test_build_arguments_exist_with_their_defaults() -> None:
     assert "/download/${FILEBROWSER_VERSION}/linux-amd64-filebrowser.tar.gz" in (
         args["FILEBROWSER_URL"] or ""
     )
-    assert {"XFORMERS_GIT_URL", "SAGEATTENTION_GIT_URL"} <= set(args)
+    assert (
+        args["XFORMERS_GIT_URL"]
+        == "https://github.com/facebookresearch/xformers.git@${XFORMERS_REF}"
+    )
+    assert args["SAGEATTENTION_GIT_URL"] == (
+        "https://github.com/thu-ml/SageAttention.git@${SAGEATTENTION_REF}"
+    )
     assert "PIP_INDEX_URL" in args and args["PIP_INDEX_URL"] is None
     assert args["WITH_XFORMERS"] == args["WITH_SAGEATTENTION"] == "0"
 
