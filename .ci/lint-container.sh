@@ -6,8 +6,8 @@ repo_root() {
     cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd
 }
 
-lint_dockerfile() {
-    hadolint "$1/Dockerfile"
+lint_dockerfiles() {
+    hadolint "$1/Dockerfile" "$1/.ci/image/standin-base.Dockerfile"
 }
 
 lint_shell_scripts() {
@@ -24,7 +24,7 @@ lint_shell_scripts() {
 main() {
     local root
     root="$(repo_root)"
-    lint_dockerfile "$root"
+    lint_dockerfiles "$root"
     lint_shell_scripts "$root"
     echo "container lint: hadolint and shellcheck clean"
 }
