@@ -73,7 +73,8 @@ def test_old_driver_names_the_driver_branch() -> None:
 
 
 @pytest.mark.parametrize(
-    ("torch_cuda", "floor"), [("12.8", "R570"), ("12.9", "R575"), ("13.0", "R580")]
+    ("torch_cuda", "floor"),
+    [("12.8", "R570"), ("12.9", "R575"), ("13.0", "R580"), ("13.4", "R580")],
 )
 def test_driver_floor_per_cuda_version(torch_cuda: str, floor: str) -> None:
     checks = check_compatibility((9, 0), ["sm_90"], torch_cuda, "12.4", "550.1")

@@ -175,7 +175,7 @@ def _no_gpu(reason: str | None, place: Place) -> Check:
         "gpu",
         False,
         f"No NVIDIA GPU is visible to this machine{found}.",
-        "Deploy on a GPU pod (an RTX 5090 needs a host with driver ≥ R570), "
+        "Deploy on a GPU pod (this image's CUDA 13 PyTorch needs a host with driver ≥ R580), "
         "or set PHOENIX_CPU_MODE=true to try the image on the CPU.",
     )
 

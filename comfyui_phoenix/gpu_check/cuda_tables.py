@@ -63,8 +63,15 @@ def parse_cuda_version(text: str | None) -> tuple[int, int] | None:
 
 
 def driver_floor(cuda: tuple[int, int]) -> int | None:
-    """The driver branch (570, 575, 580…) that a CUDA toolkit version needs, if known."""
-    return CUDA_DRIVER_FLOOR.get(cuda)
+    """The driver branch (570, 575, 580…) that a CUDA toolkit version needs, if known.
+
+    A minor release newer than the table knows (13.4, say) runs on the newest branch
+    listed for its major, through CUDA's minor version compatibility.
+    """
+    if cuda in CUDA_DRIVER_FLOOR:
+        return CUDA_DRIVER_FLOOR[cuda]
+    known = [v for v in CUDA_DRIVER_FLOOR if v[0] == cuda[0] and v < cuda]
+    return CUDA_DRIVER_FLOOR[max(known)] if known else None
 
 
 def arch_support(capability: tuple[int, int], arch_list: Iterable[str]) -> tuple[str, str]:
