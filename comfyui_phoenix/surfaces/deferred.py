@@ -39,6 +39,8 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/events", "events"),
     ("GET", "/cleanup/plan", "cleanup_plan"),
     ("POST", "/cleanup", "run_cleanup"),
+    ("POST", "/workflow/plan", "plan_workflow"),
+    ("POST", "/workflow/fetch", "fetch_workflow"),
 )
 
 #: The gate's own routes: method, path, and the name of the :class:`Gate` method.

@@ -24,14 +24,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import BadRequestError, ForbiddenError, NotFoundError, PhoenixError, UnsafePathError
 from ..folders import MODEL_EXTENSIONS, MODEL_FOLDERS, normalize_folder
+from ..jobs.workflow_plan import WorkflowPlan, WorkflowPlanner
 from ..naming import contained_path
 from ..refs import parse_destination
 from ..security.gate import AUTHENTICATED
 from ..security.redact import redact
 from ..security.secrets import TokenName, write_secret_file
+from ..workflow_models import read_workflow
 from .deferred import ROUTES
 from .keys import running
 from .sse import events_stream
+from .workflow_nodes import phoenix_node_specs
 
 if TYPE_CHECKING:
     from .app import PhoenixApp
@@ -95,18 +98,18 @@ def phoenix(request: web.Request) -> PhoenixApp:
     return cast("PhoenixApp", running(request.app))
 
 
-async def json_body(request: web.Request) -> Any:
-    """The request's JSON body; form posts and oversized bodies are refused."""
+async def json_body(request: web.Request, limit: int = MAX_BODY) -> Any:
+    """The request's JSON body; form posts and bodies over ``limit`` bytes are refused."""
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(
             text='{"error":"bad_request","detail":"Send a JSON body.","hint":"Set Content-Type: application/json."}',
             content_type="application/json",
         )
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
     try:
         return json.loads(raw or b"null")
     except ValueError:
@@ -347,6 +350,37 @@ async def run_cleanup(request: web.Request) -> web.Response:
     CleanupBody.model_validate(await json_body(request))
     report = await asyncio.to_thread(phoenix(request).run_cleanup)
     return web.json_response(report)
+
+
+# -- a workflow's models ----------------------------------------------------------------------
+#: A workflow is larger than a list of references: big graphs run to a few megabytes.
+MAX_WORKFLOW_BODY = 8 << 20
+
+
+class WorkflowBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: dict[str, Any]
+
+
+async def _workflow_plan(request: web.Request) -> WorkflowPlan:
+    body = WorkflowBody.model_validate(await json_body(request, MAX_WORKFLOW_BODY))
+    needs = read_workflow(body.workflow, phoenix_node_specs())
+    return await WorkflowPlanner(phoenix(request).service.manager.planner).plan(needs)
+
+
+async def plan_workflow(request: web.Request) -> web.Response:
+    """What a workflow needs (its ``models`` lists, Phoenix nodes' references), each's state."""
+    plan = await _workflow_plan(request)
+    return web.json_response(plan.to_dict())
+
+
+async def fetch_workflow(request: web.Request) -> web.Response:
+    """Queue every file a workflow needs that is not here; the plan comes back beside the jobs."""
+    plan = await _workflow_plan(request)
+    manager = phoenix(request).service.manager
+    jobs = [manager.submit_item(item, origin="workflow") for item in plan.missing]
+    return web.json_response({"jobs": [j.to_dict() for j in jobs], **plan.to_dict()}, status=202)
 
 
 #: Each route's handler by name (:data:`.deferred.ROUTES` says which path it serves).

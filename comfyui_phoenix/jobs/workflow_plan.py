@@ -1,0 +1,174 @@
+"""A workflow's needs planned: each entry's files, whether ComfyUI finds them, and why not.
+
+An entry of a workflow's ``models`` list is planned as the reference its link spells,
+then named as the workflow names it (the loader's widget selects that name) and held to
+the workflow's SHA256. It is present when ComfyUI would find it: at its destination,
+verified, or under its name in another of the folder's configured directories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from ..errors import GatedError, NothingToFetchError, PhoenixError
+from ..folders import ModelLayout
+from ..plan import PlannedFile
+from ..security.redact import public_ref, redact_url
+from ..workflow_models import EntryProblem, ModelEntry, Need, NodeReference, WorkflowNeeds
+from .planning import PlanItem, Planner
+
+NeedState = Literal["present", "missing", "gated", "problem"]
+
+
+@dataclass
+class NeedPlan:
+    """One need of the workflow: its files, or why they cannot be fetched."""
+
+    need: Need
+    items: list[PlanItem] = field(default_factory=list)
+    error: PhoenixError | None = None
+
+    @property
+    def state(self) -> NeedState:
+        if self.error is not None:
+            return "gated" if isinstance(self.error, GatedError) else "problem"
+        return "missing" if any(not i.present for i in self.items) else "present"
+
+    def to_dict(self) -> dict[str, Any]:
+        need = self.need
+        body: dict[str, Any] = {
+            "node": need.node,
+            "state": self.state,
+            "sha256": need.sha256,
+            "files": [i.to_dict() for i in self.items],
+            "size": _sum(i.file.size for i in self.items),
+            "missing_bytes": _sum(i.file.size for i in self.items if not i.present),
+            "error": self.error.to_dict() if self.error is not None else None,
+        }
+        if isinstance(need, ModelEntry):
+            body.update(
+                kind="model",
+                name=need.name,
+                folder=need.folder,
+                url=redact_url(need.url),
+                hash_note=need.hash_note,
+            )
+        else:
+            body.update(kind="reference", ref=public_ref(need.text))
+        return body
+
+
+def _sum(sizes: Any) -> int:
+    return sum(size or 0 for size in sizes)
+
+
+@dataclass
+class WorkflowPlan:
+    """Every need of a workflow, planned, and the entries that could not be read."""
+
+    needs: list[NeedPlan]
+    problems: list[EntryProblem]
+
+    @property
+    def missing(self) -> list[PlanItem]:
+        """The files to fetch, each once, in the order the workflow names them."""
+        seen: set[str] = set()
+        items = []
+        for need in self.needs:
+            for item in need.items:
+                if not item.present and str(item.dest) not in seen:
+                    seen.add(str(item.dest))
+                    items.append(item)
+        return items
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "needs": [n.to_dict() for n in self.needs],
+            "problems": [p.to_dict() for p in self.problems],
+            "missing_bytes": _sum(i.file.size for i in self.missing),
+            "counts": {
+                state: sum(1 for n in self.needs if n.state == state)
+                for state in ("present", "missing", "gated", "problem")
+            },
+        }
+
+
+class WorkflowPlanner:
+    """Plans a workflow's needs through the planner and its sources."""
+
+    def __init__(self, planner: Planner) -> None:
+        self.planner = planner
+
+    async def plan(self, needs: WorkflowNeeds) -> WorkflowPlan:
+        """Each need planned; a need that cannot be planned says why, the others go on."""
+        planned = [await self.plan_need(need) for need in needs.needs]
+        return WorkflowPlan(planned, list(needs.problems))
+
+    async def plan_need(self, need: Need) -> NeedPlan:
+        try:
+            if isinstance(need, ModelEntry):
+                return NeedPlan(need, [await self._entry_item(need)])
+            return await self._reference(need)
+        except PhoenixError as exc:
+            return NeedPlan(need, error=exc)
+
+    async def _reference(self, need: NodeReference) -> NeedPlan:
+        result = await self.planner.plan([need.text])
+        if result.problems:
+            return NeedPlan(need, result.items, result.problems[0].error)
+        items = result.items
+        if need.sha256 and len(items) == 1:
+            file = items[0].file.expecting_sha256(need.sha256, _whose(need))
+            items = [await self.planner.item(file)]
+        return NeedPlan(need, items)
+
+    async def _entry_item(self, entry: ModelEntry) -> PlanItem:
+        settings = self.planner.sources.ctx.settings
+        ref = entry.reference(
+            hf_endpoint=settings.hf_endpoint, civitai_base_url=settings.civitai_base_url
+        )
+        file = _the_file(await self.planner.sources.plan(ref), entry)
+        file = replace(
+            file,
+            filename=entry.filename,
+            subfolder=entry.subfolder,
+            folder=entry.folder,
+            folder_reason=f"the workflow's models entry puts it in {entry.folder}",
+        )
+        if entry.sha256:
+            file = file.expecting_sha256(entry.sha256, _whose(entry))
+        item = await self.planner.item(file)
+        if not item.present:
+            item.present = await asyncio.to_thread(_listed_elsewhere, self.planner.layout, item)
+        return item
+
+
+def _whose(need: Need) -> str:
+    """Who expects a hash, as a sentence begins: the workflow, or one of its nodes."""
+    return "The workflow" if need.node == "the workflow" else f"The workflow's node {need.node}"
+
+
+def _the_file(files: list[PlannedFile], entry: ModelEntry) -> PlannedFile:
+    """The one file of a link that the entry names (a repository link names many)."""
+    if len(files) == 1:
+        return files[0]
+    for file in files:
+        if file.filename == entry.filename:
+            return file
+    raise NothingToFetchError(
+        f"{redact_url(entry.url)} holds {len(files)} files and none is {entry.filename}.",
+        hint="Link the file itself in the workflow's models entry.",
+    )
+
+
+def _listed_elsewhere(layout: ModelLayout, item: PlanItem) -> bool:
+    """Whether ComfyUI lists the file under its name in another directory of its folder."""
+    parts = [p for p in (item.file.subfolder, item.file.filename) if p]
+    target = layout.target_dir(item.file.folder)
+    return any(
+        base.joinpath(*parts).is_file()
+        for base in layout.search_dirs(item.file.folder)
+        if base != target
+    )
