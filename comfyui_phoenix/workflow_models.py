@@ -153,10 +153,11 @@ def parse_model_entry(raw: Any, node: str) -> ModelEntry:
             f"The models entry {name} of {node} has no download link ('url').",
             hint="Add the file's download link to the workflow, or fetch it by reference.",
         )
-    folder = normalize_folder(_text(raw.get("directory")))
+    directory = _text(raw.get("directory"))
+    folder = normalize_folder(directory)
     if folder not in MODEL_FOLDERS:
         raise BadReferenceError(
-            f"The models entry {name} of {node} goes to '{folder or '?'}', which is not a "
+            f"The models entry {name} of {node} goes to '{directory or '?'}', which is not a "
             "ComfyUI model folder Phoenix places files in.",
             hint=f"Use one of: {', '.join(sorted(MODEL_FOLDERS))}.",
         )

@@ -17,7 +17,7 @@ from ..folders import ModelLayout
 from ..plan import PlannedFile
 from ..security.redact import public_ref, redact_url
 from ..workflow_models import EntryProblem, ModelEntry, Need, NodeReference, WorkflowNeeds
-from .planning import PlanItem, Planner
+from .planning import PlanItem, Planner, PlanProblem, PlanResult
 
 NeedState = Literal["present", "missing", "gated", "problem"]
 
@@ -60,6 +60,11 @@ class NeedPlan:
         return body
 
 
+def _label(need: Need) -> str:
+    name = need.name if isinstance(need, ModelEntry) else need.text
+    return f"{need.node}: {name}"
+
+
 def _sum(sizes: Any) -> int:
     return sum(size or 0 for size in sizes)
 
@@ -82,6 +87,20 @@ class WorkflowPlan:
                     seen.add(str(item.dest))
                     items.append(item)
         return items
+
+    def as_plan(self) -> PlanResult:
+        """The workflow's files and problems as one plan (what the CLI prints and fetches)."""
+        seen: set[str] = set()
+        items: list[PlanItem] = []
+        problems = [PlanProblem(f"{p.node}: {p.name}", p.error) for p in self.problems]
+        for need in self.needs:
+            if need.error is not None:
+                problems.append(PlanProblem(_label(need.need), need.error))
+            for item in need.items:
+                if str(item.dest) not in seen:
+                    seen.add(str(item.dest))
+                    items.append(item)
+        return PlanResult(items, problems)
 
     def to_dict(self) -> dict[str, Any]:
         return {
