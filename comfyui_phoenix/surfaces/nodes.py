@@ -4,7 +4,9 @@ Nodes run in ComfyUI's prompt worker thread, on its own event loop; they talk to
 Phoenix on the server loop with ``run_coroutine_threadsafe`` and never share its
 session. A reference (not a token) is all a workflow stores. The same reference
 in two nodes is one download. Interrupting the prompt stops the waiting; the
-download itself carries on in the background for the next run.
+download itself carries on in the background for the next run. A node whose
+reference is empty fetches the model its ``properties.models`` names (ComfyUI's
+workflow metadata), and a reference to the same file is held to that entry's SHA256.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from ..errors import NothingToFetchError, PhoenixError
 from ..folders import MODEL_FOLDERS
 from ..refs import Destination, parse_reference
+from ..workflow_models import ModelEntry, Need, node_needs
 from . import comfy
 
 CATEGORY = "Phoenix"
@@ -24,6 +27,8 @@ WAIT_STEP = 0.25
 FLUX_CLIP_L = "comfyanonymous/flux_text_encoders/clip_l.safetensors"
 FLUX_T5 = "comfyanonymous/flux_text_encoders/t5xxl_fp16.safetensors"
 WEIGHT_DTYPES = ["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"]
+#: What every node gets from ComfyUI besides its inputs: its id, and the workflow it is in.
+HIDDEN = {"unique_id": "UNIQUE_ID", "extra_pnginfo": "EXTRA_PNGINFO"}
 
 
 def _reference_input(default: str = "") -> tuple[str, dict[str, Any]]:
@@ -38,7 +43,13 @@ def _reference_input(default: str = "") -> tuple[str, dict[str, Any]]:
 
 
 def validate_reference(reference: str) -> bool | str:
-    """Syntax only: the file need not exist yet (it is fetched when the node runs)."""
+    """Syntax only: the file need not exist yet (it is fetched when the node runs).
+
+    An empty reference passes: the node's ``properties.models`` may name the file,
+    which only the running node can see.
+    """
+    if not reference.strip():
+        return True
     try:
         parse_reference(reference)
     except PhoenixError as exc:
@@ -46,26 +57,65 @@ def validate_reference(reference: str) -> bool | str:
     return True
 
 
-async def _submit(reference: str, folder: str | None) -> Any:
+async def _submit(reference: str, folder: str | None, need: Need | None) -> Any:
     app = comfy.running_app()
     manager = app.service.manager
-    destination = Destination(folder) if folder else None
-    plan = await manager.plan_refs([reference], destination=destination)
-    if plan.problems:
-        raise plan.problems[0].error
-    if len(plan.items) != 1:
-        names = ", ".join(i.file.relpath for i in plan.items[:6])
+    if need is not None and (isinstance(need, ModelEntry) or need.sha256):
+        from ..jobs.workflow_plan import WorkflowPlanner
+
+        planned = await WorkflowPlanner(manager.planner).plan_need(need)
+        if planned.error is not None:
+            raise planned.error
+        items = planned.items
+    else:
+        destination = Destination(folder) if folder else None
+        plan = await manager.plan_refs([reference], destination=destination)
+        if plan.problems:
+            raise plan.problems[0].error
+        items = plan.items
+    if len(items) != 1:
+        names = ", ".join(i.file.relpath for i in items[:6])
         raise NothingToFetchError(
-            f"'{reference}' names {len(plan.items)} files ({names}); a loader needs one.",
+            f"'{reference}' names {len(items)} files ({names}); a loader needs one.",
             hint="Name one file, e.g. owner/repo/file.safetensors.",
         )
-    return manager.submit_item(plan.items[0], origin="node")
+    return manager.submit_item(items[0], origin="node")
 
 
-def fetch(reference: str, folder: str | None, node_id: str | None) -> tuple[str, Path]:
-    """Fetch ``reference`` (waiting with a progress bar) and return (name in folder, path)."""
+def node_need(node: Any, widget: str, values: dict[str, Any], ids: tuple[Any, Any]) -> Need | None:
+    """What the running ``node`` fetches for ``widget``, with its workflow's ``models`` entries.
+
+    Args:
+        node: the node instance (its class name is its node id).
+        widget: the reference widget.
+        values: the node's widget values in this run.
+        ids: ComfyUI's hidden ``(unique_id, extra_pnginfo)``.
+    """
+    from .workflow_nodes import node_spec
+
+    unique_id, extra_pnginfo = ids
+    workflow = extra_pnginfo.get("workflow") if isinstance(extra_pnginfo, dict) else None
+    kind = type(node)
+    found = node_needs(workflow, str(unique_id), kind.__name__, node_spec(kind), values)
+    need = found.get(widget)
+    if need is None:
+        raise NothingToFetchError(
+            f"{kind.__name__} #{unique_id} has an empty '{widget}' and names no model of its own.",
+            hint="Type a reference, e.g. owner/repo/file.safetensors or civitai:12345.",
+        )
+    return need
+
+
+def fetch(
+    reference: str, folder: str | None, node_id: str | None, need: Need | None = None
+) -> tuple[str, Path]:
+    """Fetch ``reference`` (waiting with a progress bar) and return (name in folder, path).
+
+    ``need`` is what the node's workflow says of it (:func:`node_need`), when it says more.
+    """
     loop = comfy.server_loop()
-    job = _wait(asyncio.run_coroutine_threadsafe(_submit(reference.strip(), folder), loop))
+    submitted = _submit(reference.strip(), folder, need)
+    job = _wait(asyncio.run_coroutine_threadsafe(submitted, loop))
     bar = comfy.progress_bar(100, node_id)
 
     def report() -> None:
@@ -123,15 +173,23 @@ class PhoenixFetchModel:
                 "reference": _reference_input(),
                 "folder": (["auto", *sorted(MODEL_FOLDERS)], {"default": "auto"}),
             },
-            "hidden": {"unique_id": "UNIQUE_ID"},
+            "hidden": HIDDEN,
         }
 
     @classmethod
     def VALIDATE_INPUTS(cls, reference: str) -> bool | str:
         return validate_reference(reference)
 
-    def run(self, reference: str, folder: str, unique_id: str | None = None) -> dict[str, Any]:
-        name, path = fetch(reference, None if folder == "auto" else folder, unique_id)
+    def run(
+        self,
+        reference: str,
+        folder: str,
+        unique_id: str | None = None,
+        extra_pnginfo: Any = None,
+    ) -> dict[str, Any]:
+        values = {"reference": reference, "folder": folder}
+        need = node_need(self, "reference", values, (unique_id, extra_pnginfo))
+        name, path = fetch(reference, None if folder == "auto" else folder, unique_id, need)
         return {"ui": {"text": [f"{name} → {path}"]}, "result": (name, str(path))}
 
 
@@ -144,8 +202,11 @@ class _Loader:
     def VALIDATE_INPUTS(cls, reference: str) -> bool | str:
         return validate_reference(reference)
 
-    def _fetch(self, reference: str, unique_id: str | None) -> str:
-        return fetch(reference, self.FOLDER, unique_id)[0]
+    def _fetch(
+        self, widget: str, values: dict[str, Any], unique_id: str | None, extra_pnginfo: Any
+    ) -> str:
+        need = node_need(self, widget, values, (unique_id, extra_pnginfo))
+        return fetch(values[widget], self.FOLDER, unique_id, need)[0]
 
 
 class PhoenixCheckpointLoader(_Loader):
@@ -155,10 +216,10 @@ class PhoenixCheckpointLoader(_Loader):
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {"reference": _reference_input()}, "hidden": {"unique_id": "UNIQUE_ID"}}
+        return {"required": {"reference": _reference_input()}, "hidden": HIDDEN}
 
-    def load(self, reference: str, unique_id: str | None = None) -> Any:
-        name = self._fetch(reference, unique_id)
+    def load(self, reference: str, unique_id: str | None = None, extra_pnginfo: Any = None) -> Any:
+        name = self._fetch("reference", {"reference": reference}, unique_id, extra_pnginfo)
         return comfy.core_nodes().CheckpointLoaderSimple().load_checkpoint(name)[:3]
 
 
@@ -176,11 +237,17 @@ class PhoenixDiffusionModelLoader(_Loader):
                 "reference": _reference_input(),
                 "weight_dtype": (WEIGHT_DTYPES, {"default": "default"}),
             },
-            "hidden": {"unique_id": "UNIQUE_ID"},
+            "hidden": HIDDEN,
         }
 
-    def load(self, reference: str, weight_dtype: str, unique_id: str | None = None) -> Any:
-        name = self._fetch(reference, unique_id)
+    def load(
+        self,
+        reference: str,
+        weight_dtype: str,
+        unique_id: str | None = None,
+        extra_pnginfo: Any = None,
+    ) -> Any:
+        name = self._fetch("reference", {"reference": reference}, unique_id, extra_pnginfo)
         return comfy.core_nodes().UNETLoader().load_unet(name, weight_dtype)
 
 
@@ -200,7 +267,7 @@ class PhoenixLoraLoader(_Loader):
                 "strength_model": ("FLOAT", strength),
                 "strength_clip": ("FLOAT", strength),
             },
-            "hidden": {"unique_id": "UNIQUE_ID"},
+            "hidden": HIDDEN,
         }
 
     def load(
@@ -211,8 +278,9 @@ class PhoenixLoraLoader(_Loader):
         strength_model: float,
         strength_clip: float,
         unique_id: str | None = None,
+        extra_pnginfo: Any = None,
     ) -> Any:
-        name = self._fetch(reference, unique_id)
+        name = self._fetch("reference", {"reference": reference}, unique_id, extra_pnginfo)
         return (
             comfy.core_nodes()
             .LoraLoader()
@@ -227,10 +295,10 @@ class PhoenixVAELoader(_Loader):
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {"reference": _reference_input()}, "hidden": {"unique_id": "UNIQUE_ID"}}
+        return {"required": {"reference": _reference_input()}, "hidden": HIDDEN}
 
-    def load(self, reference: str, unique_id: str | None = None) -> Any:
-        name = self._fetch(reference, unique_id)
+    def load(self, reference: str, unique_id: str | None = None, extra_pnginfo: Any = None) -> Any:
+        name = self._fetch("reference", {"reference": reference}, unique_id, extra_pnginfo)
         return comfy.core_nodes().VAELoader().load_vae(name)
 
 
@@ -248,7 +316,7 @@ class PhoenixFluxTextEncoderLoader(_Loader):
                 "clip_l": _reference_input(FLUX_CLIP_L),
                 "t5xxl": _reference_input(FLUX_T5),
             },
-            "hidden": {"unique_id": "UNIQUE_ID"},
+            "hidden": HIDDEN,
         }
 
     @classmethod
@@ -259,9 +327,12 @@ class PhoenixFluxTextEncoderLoader(_Loader):
                 return verdict
         return True
 
-    def load(self, clip_l: str, t5xxl: str, unique_id: str | None = None) -> Any:
-        first = self._fetch(clip_l, unique_id)
-        second = self._fetch(t5xxl, unique_id)
+    def load(
+        self, clip_l: str, t5xxl: str, unique_id: str | None = None, extra_pnginfo: Any = None
+    ) -> Any:
+        values = {"clip_l": clip_l, "t5xxl": t5xxl}
+        first = self._fetch("clip_l", values, unique_id, extra_pnginfo)
+        second = self._fetch("t5xxl", values, unique_id, extra_pnginfo)
         return comfy.core_nodes().DualCLIPLoader().load_clip(first, second, "flux")
 
 

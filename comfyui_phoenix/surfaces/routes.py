@@ -301,6 +301,7 @@ async def delete_model(request: web.Request) -> web.Response:
         if target.is_file():
             os.unlink(target)
             service.state.drop_record(f"{folder}/{rel}")
+            service.layout.refresh(folder)  # no loader offers the file from now on
             log.info("deleted model %s/%s", folder, redact(rel))
             return web.json_response({"deleted": f"{folder}/{rel}"})
     raise NotFoundError(f"There is no {folder}/{rel[:120]}.", hint="Refresh the library.")
