@@ -290,6 +290,22 @@ async def test_a_gated_entry_says_it_is_gated_and_where_to_accept_the_licence(
     assert "acme/gated" in need["error"]["detail"]
 
 
+async def test_a_file_already_here_is_present_without_asking_its_source(
+    serve: ClientMaker, hf_server: HFServer, models_dir: Path
+) -> None:
+    (models_dir / "vae").mkdir()
+    (models_dir / "vae" / "ae.safetensors").write_bytes(VAE)
+    url = _hf_link(hf_server, "acme/gone", "ae.safetensors")  # no such repository any more
+    client = await serve(hf_endpoint=hf_server.url)
+    plain = await _plan(client, {"models": [entry("ae.safetensors", url, "vae")]})
+    checked = await _plan(client, {"models": [entry("ae.safetensors", url, "vae", hash=VAE_SHA)]})
+    assert plain["needs"][0]["state"] == checked["needs"][0]["state"] == "present"
+    assert hf_server.requests == []
+    # Other bytes under that name are not the workflow's file: its source is asked.
+    other = await _plan(client, {"models": [entry("ae.safetensors", url, "vae", hash="1" * 64)]})
+    assert other["needs"][0]["state"] == "problem" and hf_server.requests
+
+
 async def test_a_file_comfyui_finds_in_another_folder_path_is_present(
     serve: ClientMaker, file_server: FileServer, models_dir: Path
 ) -> None:

@@ -1,9 +1,10 @@
 """A workflow's needs planned: each entry's files, whether ComfyUI finds them, and why not.
 
-An entry of a workflow's ``models`` list is planned as the reference its link spells,
-then named as the workflow names it (the loader's widget selects that name) and held to
-the workflow's SHA256. It is present when ComfyUI would find it: at its destination,
-verified, or under its name in another of the folder's configured directories.
+An entry of a workflow's ``models`` list is present when ComfyUI would find it: under
+its name in one of its folder's directories (holding the workflow's SHA256, when it
+gives one); nothing is asked of any server then. Otherwise it is planned as the
+reference its link spells, named as the workflow names it (the loader's widget selects
+that name) and held to the workflow's SHA256.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..errors import GatedError, NothingToFetchError, PhoenixError
-from ..folders import ModelLayout
-from ..plan import PlannedFile
+from ..plan import PlannedFile, SourceKind
 from ..security.redact import public_ref, redact_url
 from ..workflow_models import EntryProblem, ModelEntry, Need, NodeReference, WorkflowNeeds
 from .planning import PlanItem, Planner, PlanProblem, PlanResult
@@ -148,6 +148,10 @@ class WorkflowPlanner:
         ref = entry.reference(
             hf_endpoint=settings.hf_endpoint, civitai_base_url=settings.civitai_base_url
         )
+        # As ComfyUI finds it: by name in the folder (and, given a hash, holding those bytes).
+        here = await asyncio.to_thread(self._here_already, entry, ref.kind)
+        if here is not None:
+            return here
         file = _the_file(await self.planner.sources.plan(ref), entry)
         file = replace(
             file,
@@ -158,10 +162,30 @@ class WorkflowPlanner:
         )
         if entry.sha256:
             file = file.expecting_sha256(entry.sha256, _whose(entry))
-        item = await self.planner.item(file)
-        if not item.present:
-            item.present = await asyncio.to_thread(_listed_elsewhere, self.planner.layout, item)
-        return item
+        return await self.planner.item(file)
+
+
+    def _here_already(self, entry: ModelEntry, kind: SourceKind) -> PlanItem | None:
+        """The entry's file where ComfyUI would load it from, if it is there. Blocking."""
+        layout, parts = self.planner.layout, [p for p in (entry.subfolder, entry.filename) if p]
+        for base in layout.search_dirs(entry.folder):
+            path = base.joinpath(*parts)
+            if not path.is_file():
+                continue
+            file = PlannedFile(
+                ref=entry.url,
+                source=kind,
+                url=entry.url,
+                filename=entry.filename,
+                folder=entry.folder,
+                subfolder=entry.subfolder,
+                size=path.stat().st_size,
+                sha256=entry.sha256,
+                folder_reason=f"ComfyUI finds it in {base}",
+            )
+            if entry.sha256 is None or self.planner.verified.is_present(file, path):
+                return PlanItem(file, path, present=True)
+        return None
 
 
 def _whose(need: Need) -> str:
@@ -179,15 +203,4 @@ def _the_file(files: list[PlannedFile], entry: ModelEntry) -> PlannedFile:
     raise NothingToFetchError(
         f"{redact_url(entry.url)} holds {len(files)} files and none is {entry.filename}.",
         hint="Link the file itself in the workflow's models entry.",
-    )
-
-
-def _listed_elsewhere(layout: ModelLayout, item: PlanItem) -> bool:
-    """Whether ComfyUI lists the file under its name in another directory of its folder."""
-    parts = [p for p in (item.file.subfolder, item.file.filename) if p]
-    target = layout.target_dir(item.file.folder)
-    return any(
-        base.joinpath(*parts).is_file()
-        for base in layout.search_dirs(item.file.folder)
-        if base != target
     )

@@ -15,7 +15,7 @@ function totalBytes(library) {
   return bytes;
 }
 
-function mount(body, { store, scope, details, uid }) {
+function mount(body, { store, host, scope, details, uid }) {
   const filterId = `${uid}-filter`;
   const filter = h("input", {
     id: filterId,
@@ -107,6 +107,7 @@ function mount(body, { store, scope, details, uid }) {
       try {
         await store.client.del(`/models/${encodeURIComponent(folder)}/${encodePath(file.name)}`);
         removeFile(folder, file.name);
+        host.refreshModels(); // the loaders' dropdowns stop offering it
       } catch (err) {
         replaceChildren(note, problem(err));
         replaceChildren(actions, ask);

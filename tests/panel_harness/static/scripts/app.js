@@ -1,11 +1,15 @@
 // Stand-in for ComfyUI's scripts/app.js: registerExtension (setup is called once the page is
 // ready), extensionManager.registerSidebarTab (a button that renders the tab into a fresh
-// element and destroys it on close), toast.add (recorded), refreshComboInNodes (counted), and
-// a tiny graph with LiteGraph.createNode for the loader-node action.
+// element and destroys it on close), toast.add (recorded), refreshComboInNodes (counted),
+// setting.get (from harness.settings), command.execute (the sidebar toggle), a tiny graph
+// with LiteGraph.createNode for the loader-node action, and harness.loadWorkflow, which
+// loads a graph as ComfyUI does: beforeConfigureGraph, the nodes, afterConfigureGraph.
 
 const harness = (window.__harness = window.__harness ?? {});
 harness.toasts = [];
 harness.refreshes = 0;
+harness.settings = harness.settings ?? {};
+const extensions = [];
 
 // The widgets of the core loader nodes, as ComfyUI's object_info describes them.
 const NODE_WIDGETS = {
@@ -81,6 +85,20 @@ const extensionManager = {
   getSidebarTabs() {
     return tabs;
   },
+  setting: {
+    get(id) {
+      return harness.settings[id];
+    },
+    async set(id, value) {
+      harness.settings[id] = value;
+    },
+  },
+  command: {
+    execute(id) {
+      const tab = tabs.find((t) => id === `Workspace.ToggleSidebarTab.${t.id}`);
+      if (tab) sidebar.querySelector(`.${tab.id}-tab-button`)?.click();
+    },
+  },
   toast: {
     add(message) {
       harness.toasts.push(message);
@@ -96,6 +114,7 @@ export const app = {
   graph,
   extensionManager,
   registerExtension(extension) {
+    extensions.push(extension);
     // ComfyUI calls setup after the app and its extensions are loaded.
     setTimeout(() => {
       extension.setup?.(app);
@@ -107,3 +126,11 @@ export const app = {
   },
 };
 harness.app = app;
+
+/** Load `workflow` ({nodes: [{id, type, title, widgets: [{name, value}], properties}], models}). */
+harness.loadWorkflow = async (workflow) => {
+  for (const extension of extensions) await extension.beforeConfigureGraph?.(workflow, []);
+  graph.nodes = workflow.nodes ?? [];
+  graph.models = workflow.models;
+  for (const extension of extensions) await extension.afterConfigureGraph?.([]);
+};
