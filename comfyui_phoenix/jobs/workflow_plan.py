@@ -164,7 +164,6 @@ class WorkflowPlanner:
             file = file.expecting_sha256(entry.sha256, _whose(entry))
         return await self.planner.item(file)
 
-
     def _here_already(self, entry: ModelEntry, kind: SourceKind) -> PlanItem | None:
         """The entry's file where ComfyUI would load it from, if it is there. Blocking."""
         layout, parts = self.planner.layout, [p for p in (entry.subfolder, entry.filename) if p]

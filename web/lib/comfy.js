@@ -118,8 +118,20 @@ export function createHost(app, api, { win = globalThis } = {}) {
     };
   }
 
+  /** Change a frontend setting, where the frontend lets extensions. */
+  async function setSetting(id, value) {
+    try {
+      const store = app?.extensionManager?.setting;
+      if (typeof store?.set === "function") await store.set(id, value);
+      else await app?.ui?.settings?.setSettingValueAsync?.(id, value);
+    } catch (err) {
+      console.warn(`[phoenix] could not change the setting ${id}`, err);
+    }
+  }
+
   return {
     toast,
+    setSetting,
     refreshModels,
     canAddNodes,
     addLoaderNode,

@@ -5,15 +5,19 @@
 // panel's "This workflow's models".
 //
 // Only public frontend API is used: the afterConfigureGraph extension hook (every frontend
-// since 1.2), a setting of Phoenix's own to turn the offer off, the toast and sidebar APIs.
-// ComfyUI's warning itself is not touched: on frontends where it is a modal dialog the
-// offer is a modal <dialog> too, in the top layer above it, so it takes clicks and keys.
+// since 1.2), a setting of Phoenix's own to turn the offer off, the settings, toast and
+// sidebar APIs. ComfyUI's warning itself is not touched: on frontends where it is a modal
+// dialog the offer is a modal <dialog> too, in the top layer above it, so it takes clicks
+// and keys; where the frontend has a setting for its warning, the offer lets the user
+// turn it off (feature-detected by the setting's presence), so only the server's remains.
 
 import { badge, button, h, problem, replaceChildren } from "./dom.js";
 import { formatBytes } from "./format.js";
 import { needTitle } from "./workflow_models.js";
 
 export const OFFER_SETTING = "Phoenix.Workflow.OfferServerDownload";
+/** ComfyUI's own setting for its missing-models warning, by frontend generation. */
+const STOCK_WARNING_SETTINGS = ["Comfy.Workflow.ShowMissingModelsWarning", "Comfy.ErrorSystem.ShowMissingModels"];
 
 /**
  * @param {{store: object, host: object, models: import("./workflow_models.js").WorkflowModels,
@@ -66,6 +70,7 @@ export function createOffer({ store, host, models, reveal }) {
       close();
     }, { kind: "quiet" });
     const elsewhere = [...(plan.needs ?? []).filter((n) => n.state === "gated" || n.state === "problem")];
+    const stock = stockWarning();
     const dialog = h(
       "dialog",
       { className: "phx-workflow-offer", attrs: { "aria-labelledby": titleId } },
@@ -96,6 +101,7 @@ export function createOffer({ store, host, models, reveal }) {
             problem(need.error),
           ),
         ),
+        stock ? stock.element : null,
         trouble,
         h("div", { className: "phx-row" }, download, inPanel, later),
       ),
@@ -106,6 +112,7 @@ export function createOffer({ store, host, models, reveal }) {
     });
     dialog.addEventListener("cancel", decline);
     dialog.addEventListener("close", () => {
+      stock?.apply();
       dialog.remove();
       if (open === dialog) open = null;
     });
@@ -116,6 +123,23 @@ export function createOffer({ store, host, models, reveal }) {
     document.body.append(dialog);
     dialog.showModal();
     download.focus();
+  }
+
+  /**
+   * A choice to hide ComfyUI's own missing-models warning (its downloads go to this browser),
+   * where the frontend has that setting; null where it has none.
+   */
+  function stockWarning() {
+    const id = STOCK_WARNING_SETTINGS.find((key) => typeof host.setting(key, undefined) === "boolean");
+    if (!id || host.setting(id, true) === false) return null;
+    const box = h("input", { type: "checkbox", className: "phx-workflow-offer__stock" });
+    const element = h(
+      "label",
+      { className: "phx-note phx-workflow-offer__choice" },
+      box,
+      h("span", { text: "From now on, only Phoenix's offer: hide ComfyUI's missing-models warning (its downloads go to this browser)." }),
+    );
+    return { element, apply: () => (box.checked ? host.setSetting(id, false) : null) };
   }
 
   /** The command's action: offer the open workflow's missing models now, declined or not. */

@@ -48,12 +48,19 @@ function mount(body, { store, scope, details }) {
       rows.map((row) => row.element),
       (plan?.problems ?? []).map(entryProblemRow),
     );
-    const counts = countStates(plan);
-    fetchAll.hidden = !counts.missing;
-    fetchAll.lastChild.textContent = plan?.missing_bytes
-      ? `Fetch all missing (${formatBytes(plan.missing_bytes)})`
-      : "Fetch all missing";
-    note.textContent = models.checking ? "Reading the open workflow…" : summary(plan, counts);
+    note.textContent = models.checking ? "Reading the open workflow…" : summary(plan, countStates(plan));
+    showFetch();
+  }
+
+  /** The action fetches what is missing and not on its way already. */
+  function showFetch() {
+    const waiting = (models.plan?.needs ?? [])
+      .filter((need) => need.state === "missing")
+      .flatMap((need) => need.files.filter((file) => !file.present))
+      .filter((file) => !isActive(jobFor(store, file) ?? {}));
+    const bytes = waiting.reduce((sum, file) => sum + (file.size ?? 0), 0);
+    fetchAll.hidden = !waiting.length;
+    fetchAll.lastChild.textContent = bytes ? `Fetch all missing (${formatBytes(bytes)})` : "Fetch all missing";
   }
 
   // A finished download of one of these files changes the plan: ask again, once per burst.
@@ -68,6 +75,7 @@ function mount(body, { store, scope, details }) {
   // Progress moves in place: the rows stay, so nothing under the reader's focus is rebuilt.
   scope.subscribe(store, "jobs", () => {
     for (const row of rows) row.update();
+    showFetch();
   });
   scope.subscribe(store, "workflow", () => {
     render();
