@@ -24,7 +24,7 @@ from comfyui_phoenix.settings import Settings
 from comfyui_phoenix.surfaces.app import PhoenixApp
 from comfyui_phoenix.surfaces.routes import register
 from comfyui_phoenix.surfaces.workflow_nodes import phoenix_node_specs
-from comfyui_phoenix.workflow_models import ModelEntry, NodeReference, node_needs, read_workflow
+from comfyui_phoenix.workflow import ModelEntry, NodeReference, node_needs, read_workflow
 
 VAE = safetensors_bytes(FLUX_VAE, pad_to=300_000, seed=5)
 VAE_SHA = hashlib.sha256(VAE).hexdigest()

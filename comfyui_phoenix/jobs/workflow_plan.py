@@ -16,7 +16,14 @@ from typing import Any, Literal
 from ..errors import GatedError, NothingToFetchError, PhoenixError
 from ..plan import PlannedFile, SourceKind
 from ..security.redact import public_ref, redact_url
-from ..workflow_models import EntryProblem, ModelEntry, Need, NodeReference, WorkflowNeeds
+from ..workflow import (
+    TOP_LEVEL,
+    EntryProblem,
+    ModelEntry,
+    Need,
+    NodeReference,
+    WorkflowNeeds,
+)
 from .planning import PlanItem, Planner, PlanProblem, PlanResult
 
 NeedState = Literal["present", "missing", "gated", "problem"]
@@ -189,7 +196,7 @@ class WorkflowPlanner:
 
 def _whose(need: Need) -> str:
     """Who expects a hash, as a sentence begins: the workflow, or one of its nodes."""
-    return "The workflow" if need.node == "the workflow" else f"The workflow's node {need.node}"
+    return "The workflow" if need.node == TOP_LEVEL else f"The workflow's node {need.node}"
 
 
 def _the_file(files: list[PlannedFile], entry: ModelEntry) -> PlannedFile:

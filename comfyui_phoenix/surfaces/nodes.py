@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NothingToFetchError, PhoenixError
 from ..folders import MODEL_FOLDERS
 from ..refs import Destination, parse_reference
-from ..workflow_models import ModelEntry, Need, node_needs
 from . import comfy
+
+if TYPE_CHECKING:
+    from ..workflow import Need
 
 CATEGORY = "Phoenix"
 WAIT_STEP = 0.25
@@ -60,7 +62,7 @@ def validate_reference(reference: str) -> bool | str:
 async def _submit(reference: str, folder: str | None, need: Need | None) -> Any:
     app = comfy.running_app()
     manager = app.service.manager
-    if need is not None and (isinstance(need, ModelEntry) or need.sha256):
+    if need is not None and _says_more(need):
         from ..jobs.workflow_plan import WorkflowPlanner
 
         planned = await WorkflowPlanner(manager.planner).plan_need(need)
@@ -82,6 +84,13 @@ async def _submit(reference: str, folder: str | None, need: Need | None) -> Any:
     return manager.submit_item(items[0], origin="node")
 
 
+def _says_more(need: Need) -> bool:
+    """Whether the workflow says more than the reference: a file of its own, or a hash."""
+    from ..workflow import ModelEntry
+
+    return isinstance(need, ModelEntry) or need.sha256 is not None
+
+
 def node_need(node: Any, widget: str, values: dict[str, Any], ids: tuple[Any, Any]) -> Need | None:
     """What the running ``node`` fetches for ``widget``, with its workflow's ``models`` entries.
 
@@ -91,7 +100,7 @@ def node_need(node: Any, widget: str, values: dict[str, Any], ids: tuple[Any, An
         values: the node's widget values in this run.
         ids: ComfyUI's hidden ``(unique_id, extra_pnginfo)``.
     """
-    from .workflow_nodes import node_spec
+    from ..workflow import node_needs, node_spec  # read only when a node runs
 
     unique_id, extra_pnginfo = ids
     workflow = extra_pnginfo.get("workflow") if isinstance(extra_pnginfo, dict) else None

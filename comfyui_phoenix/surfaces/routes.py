@@ -30,7 +30,7 @@ from ..refs import parse_destination
 from ..security.gate import AUTHENTICATED
 from ..security.redact import redact
 from ..security.secrets import TokenName, write_secret_file
-from ..workflow_models import read_workflow
+from ..workflow import read_workflow
 from .deferred import ROUTES
 from .keys import running
 from .sse import events_stream

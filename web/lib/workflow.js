@@ -1,4 +1,4 @@
-// The open workflow as Phoenix's server reads it (comfyui_phoenix/workflow_models.py): each
+// The open workflow as Phoenix's server reads it (comfyui_phoenix/workflow/): each
 // node's type, title, mode, widget values by name and `properties.models` (subgraphs
 // flattened, their titles prefixed with where they sit), and the workflow's top-level
 // `models`. What that means — which entries count, which references a Phoenix node holds —

@@ -20,7 +20,7 @@ from ...jobs.planning import PlanResult, check_room
 from ...jobs.workflow_plan import WorkflowPlanner
 from ...service import Phoenix
 from ...settings import Settings
-from ...workflow_models import WorkflowNeeds, read_workflow
+from ...workflow import WorkflowNeeds, read_workflow
 from ..workflow_nodes import phoenix_node_specs
 from .context import cli_settings, usable_models_root
 from .main import EXIT_FAILED, exit_status
