@@ -262,3 +262,24 @@ def test_the_offer_reads_in_both_themes(
     )
     assert colours == ["rgb(240, 240, 240)", "rgb(17, 17, 17)"]
     offer.screenshot(path=str(ARTIFACTS / "workflow-offer-light.png"))
+
+
+def test_at_idle_the_section_asks_nothing_and_a_plan_is_asked_once_per_load(
+    open_panel: Callable[..., Panel], slow_files: FileServer
+) -> None:
+    host_lora(slow_files, "idle.safetensors", size=100_000)
+    panel = open_panel()
+    offer_off(panel)
+    panel.open()
+    asked: list[str] = []
+    panel.page.on(
+        "request",
+        lambda r: asked.append(r.url) if "/phoenix/" in r.url and "/events" not in r.url else None,
+    )
+    load(panel, {"nodes": [lora_node(1, file_url(slow_files, "idle.safetensors"))]})
+    section = panel.page.locator('.phx-section[data-section="workflow"]')
+    section.locator('.phx-workflow__need[data-state="missing"]').wait_for()
+    assert [u.rsplit("/phoenix", 1)[1] for u in asked] == ["/workflow/plan"]
+    asked.clear()
+    panel.page.wait_for_timeout(1500)
+    assert asked == []

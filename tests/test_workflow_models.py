@@ -323,3 +323,20 @@ async def test_a_body_that_is_no_workflow_is_a_400_with_a_sentence(serve: Client
     answer = await client.post("/phoenix/workflow/plan", json={"workflow": {"nodes": 3}})
     assert answer.status == 400
     assert "'nodes' is not a list" in (await answer.json())["detail"]
+
+
+async def test_a_token_in_a_workflows_link_never_comes_back_in_the_plan(
+    serve: ClientMaker, file_server: FileServer, hf_server: HFServer
+) -> None:
+    file_server.add("signed.safetensors", STYLE)
+    secret = "sekritSIGNATURE0123456789"
+    signed = f"{file_server.base_url}/files/signed.safetensors?token={secret}"  # type: ignore[attr-defined]
+    hub_link = f"https://huggingface.co/acme/x/resolve/main/x.safetensors?token={secret}"
+    client = await serve(hf_endpoint=hf_server.url)
+    models = [entry("signed.safetensors", signed, "loras"), entry("x.safetensors", hub_link, "vae")]
+    answer = await client.post("/phoenix/workflow/plan", json={"workflow": {"models": models}})
+    text = await answer.text()
+    assert secret not in text
+    signed_need, hub_need = (await answer.json())["needs"]
+    assert signed_need["state"] == "missing"
+    assert hub_need["state"] == "problem" and "token in its address" in hub_need["error"]["detail"]

@@ -49,7 +49,7 @@ class NeedPlan:
             "node": need.node,
             "state": self.state,
             "sha256": need.sha256,
-            "files": [i.to_dict() for i in self.items],
+            "files": [_shown(i) for i in self.items],
             "size": _sum(i.file.size for i in self.items),
             "missing_bytes": _sum(i.file.size for i in self.items if not i.present),
             "error": self.error.to_dict() if self.error is not None else None,
@@ -65,6 +65,11 @@ class NeedPlan:
         else:
             body.update(kind="reference", ref=public_ref(need.text))
         return body
+
+
+def _shown(item: PlanItem) -> dict[str, Any]:
+    """A plan item as the panel shows it: a link's secret query values masked."""
+    return {**item.to_dict(), "ref": public_ref(item.file.ref), "url": redact_url(item.file.url)}
 
 
 def _label(need: Need) -> str:
