@@ -27,6 +27,8 @@ from ..workflow import (
 from .planning import PlanItem, Planner, PlanProblem, PlanResult
 
 NeedState = Literal["present", "missing", "gated", "problem"]
+#: How many needs are planned at once (each may ask a hub or CivitAI a few questions).
+PLANS_AT_ONCE = 4
 
 
 @dataclass
@@ -133,9 +135,15 @@ class WorkflowPlanner:
         self.planner = planner
 
     async def plan(self, needs: WorkflowNeeds) -> WorkflowPlan:
-        """Each need planned; a need that cannot be planned says why, the others go on."""
-        planned = [await self.plan_need(need) for need in needs.needs]
-        return WorkflowPlan(planned, list(needs.problems))
+        """Each need planned, a few at once; one that cannot be planned says why, the rest go on."""
+        limit = asyncio.Semaphore(PLANS_AT_ONCE)
+
+        async def one(need: Need) -> NeedPlan:
+            async with limit:
+                return await self.plan_need(need)
+
+        planned = await asyncio.gather(*(one(need) for need in needs.needs))
+        return WorkflowPlan(list(planned), list(needs.problems))
 
     async def plan_need(self, need: Need) -> NeedPlan:
         try:

@@ -91,7 +91,7 @@ def _says_more(need: Need) -> bool:
     return isinstance(need, ModelEntry) or need.sha256 is not None
 
 
-def node_need(node: Any, widget: str, values: dict[str, Any], ids: tuple[Any, Any]) -> Need | None:
+def node_need(node: Any, widget: str, values: dict[str, Any], ids: tuple[Any, Any]) -> Need:
     """What the running ``node`` fetches for ``widget``, with its workflow's ``models`` entries.
 
     Args:
