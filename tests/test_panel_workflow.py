@@ -205,6 +205,14 @@ def test_the_command_offers_on_demand_and_the_panel_fetches_all_missing(
     panel = open_panel()
     offer_off(panel)
     load(panel, {"nodes": [lora_node(2, file_url(slow_files, "on-demand.safetensors"))]})
+    assert panel.page.locator(OFFER).count() == 0
+    # The command palette's command offers even with the automatic offer turned off.
+    panel.page.evaluate("() => window.__harness.runCommand('Phoenix.FetchWorkflowModels')")
+    offer = panel.page.locator(OFFER)
+    offer.wait_for()
+    assert "loras/on-demand.safetensors" in offer.inner_text()
+    offer.get_by_role("button", name="Not now").click()
+    offer.wait_for(state="detached")
     panel.open()
     section = panel.page.locator('.phx-section[data-section="workflow"]')
     fetch = section.get_by_role("button", name="Fetch all missing (200 KB)")

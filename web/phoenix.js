@@ -32,6 +32,7 @@ function start() {
   host = createHost(app, api);
   const client = createClient(api);
   store = new PhoenixStore({ client, host });
+  // The open workflow's models as the server plans them, for the panel's section and the offer.
   store.workflow = new WorkflowModels({ client, host, store });
   offer = createOffer({ store, host, models: store.workflow, reveal: () => revealSection("workflow") });
   // The websocket notices arrive even while the tab is closed (the stream is not open then).

@@ -127,6 +127,12 @@ export const app = {
 };
 harness.app = app;
 
+/** Run an extension's command by id, as the command palette does. */
+harness.runCommand = async (id) => {
+  const command = extensions.flatMap((e) => e.commands ?? []).find((c) => c.id === id);
+  await command.function();
+};
+
 /** Load `workflow` ({nodes: [{id, type, title, widgets: [{name, value}], properties}], models}). */
 harness.loadWorkflow = async (workflow) => {
   for (const extension of extensions) await extension.beforeConfigureGraph?.(workflow, []);
