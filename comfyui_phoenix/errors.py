@@ -145,6 +145,13 @@ class IntegrityError(PhoenixError):
     http_status = 502
 
 
+class HashMismatchError(IntegrityError):
+    """A workflow expects a hash the source does not list for the file: one of them is stale."""
+
+    code = "hash_mismatch"
+    http_status = 409
+
+
 class DiskFullError(PhoenixError):
     """Not enough free space for the file plus a safety margin."""
 

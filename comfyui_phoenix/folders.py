@@ -65,6 +65,10 @@ class ModelLayout(Protocol):
 
     def search_dirs(self, folder: str) -> list[Path]: ...
 
+    def refresh(self, folder: str) -> None:
+        """A file was placed in or removed from ``folder``: whoever lists files sees it now."""
+        ...
+
 
 class StandardLayout:
     """``<root>/<folder>``, as a fresh ComfyUI lays its models out."""
@@ -84,6 +88,9 @@ class StandardLayout:
         dirs = [self._root / key]
         dirs += [self._root / old for old, new in LEGACY_FOLDERS.items() if new == key]
         return dirs
+
+    def refresh(self, folder: str) -> None:
+        """Nothing lists these folders but the disk itself."""
 
     def state_dir(self) -> Path:
         return self._root / STATE_DIR_NAME

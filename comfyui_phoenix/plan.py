@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
+
+from .errors import HashMismatchError
 
 SourceKind = Literal["huggingface", "civitai", "url"]
 TokenKind = Literal["huggingface", "civitai"]
@@ -45,6 +47,26 @@ class PlannedFile:
         if self.sha256:
             return ("sha256", self.sha256.lower())
         return None
+
+    def expecting_sha256(self, digest: str, origin: str) -> PlannedFile:
+        """This file, held to a SHA256 that ``origin`` (a workflow's entry) expects.
+
+        A source that lists no SHA256 takes it; one that lists another is refused.
+
+        Raises:
+            HashMismatchError: the source lists a different SHA256 for the file.
+        """
+        wanted = digest.lower()
+        if self.sha256 is None:
+            return replace(self, sha256=wanted, meta={**self.meta, "sha256_from": origin})
+        if self.sha256.lower() != wanted:
+            raise HashMismatchError(
+                f"{origin} expects {self.filename} to have SHA256 {wanted[:12]}…, but its "
+                f"source lists {self.sha256.lower()[:12]}…: one of them is out of date.",
+                hint="Update the workflow's models entry (or its link) to the file you want.",
+                ref=self.ref,
+            )
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

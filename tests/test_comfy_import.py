@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from comfyui_phoenix.errors import ConfigError
 from comfyui_phoenix.security.gate import Gate
 from comfyui_phoenix.security.gate.open_routes import LOGIN_PATH, LOGOUT_PATH
 from comfyui_phoenix.settings import load_settings
-from comfyui_phoenix.surfaces import comfy, manager_routes
-from comfyui_phoenix.surfaces.deferred import GATE_ROUTES, MANAGER_ROUTES, ROUTES
+from comfyui_phoenix.surfaces import comfy
+from comfyui_phoenix.surfaces.deferred import GATE_ROUTES, MORE_ROUTES, ROUTES
 from comfyui_phoenix.surfaces.routes import HANDLERS
 
 
@@ -21,7 +23,9 @@ def test_the_deferred_gate_routes_are_the_gate_s_own() -> None:
 
 def test_every_deferred_route_has_its_handler() -> None:
     assert sorted(HANDLERS) == sorted(name for _, _, name in ROUTES)
-    assert sorted(manager_routes.HANDLERS) == sorted(name for _, _, name in MANAGER_ROUTES)
+    for module, table in MORE_ROUTES:
+        handlers = importlib.import_module(f"comfyui_phoenix.surfaces.{module}").HANDLERS
+        assert sorted(handlers) == sorted(name for _, _, name in table)
 
 
 VALUES = [None, "", "1", "0", "true", "false", "TRUE", "no", "yes", "off", "on", "maybe"]

@@ -293,3 +293,59 @@ def test_comfyuis_websocket_gets_one_notice_per_job_and_no_flood(comfy: Comfy) -
     assert any(e["type"] == "progress" for e in events), (
         "the node reports through ComfyUI's ProgressBar"
     )
+
+
+def _queue_with_workflow(comfy: Comfy, prompt: dict[str, Any], workflow: dict[str, Any]) -> Any:
+    """Queue ``prompt`` as the frontend does, with its workflow in ``extra_pnginfo``."""
+    body = {"prompt": prompt, "extra_data": {"extra_pnginfo": {"workflow": workflow}}}
+    queued = comfy.post("/prompt", body)
+    assert not queued.get("node_errors"), queued
+    return _wait_history(comfy, queued["prompt_id"])
+
+
+def test_a_node_with_an_empty_reference_fetches_the_model_its_workflow_names(
+    comfy: Comfy,
+) -> None:
+    import hashlib
+
+    data = safetensors_bytes(FLUX_VAE, pad_to=1 << 20, seed=25)
+    comfy.files.add("entry_vae.safetensors", data)
+    link = f"{comfy.files.base_url}/files/entry_vae.safetensors"  # type: ignore[attr-defined]
+
+    def workflow(digest: str) -> dict[str, Any]:
+        model = {"name": "named_by_workflow.safetensors", "url": link, "directory": "vae"}
+        model.update(hash=digest, hash_type="SHA256")
+        node = {"id": 7, "type": "PhoenixFetchModel", "widgets_values": ["", "vae"]}
+        return {"nodes": [{**node, "properties": {"models": [model]}}]}
+
+    prompt = {
+        "7": {"class_type": "PhoenixFetchModel", "inputs": {"reference": "", "folder": "vae"}}
+    }
+    placed = comfy.base / "models" / "vae" / "named_by_workflow.safetensors"
+    refused = _queue_with_workflow(comfy, prompt, workflow("0" * 64))
+    assert refused["status"]["status_str"] == "error"
+    assert "SHA256" in json.dumps(refused["status"]["messages"])
+    assert not placed.exists()
+
+    entry = _queue_with_workflow(comfy, prompt, workflow(hashlib.sha256(data).hexdigest()))
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    assert placed.read_bytes() == data
+    assert "named_by_workflow.safetensors" in comfy.get("/models/vae")
+
+    # Deleted through Phoenix, it is gone from what ComfyUI's loaders offer.
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{comfy.url}/api/phoenix/models/vae/named_by_workflow.safetensors", method="DELETE"
+    )
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+    assert "named_by_workflow.safetensors" not in comfy.get("/models/vae")
+    options = comfy.get("/object_info/VAELoader")["VAELoader"]["input"]["required"]["vae_name"]
+    assert "named_by_workflow.safetensors" not in json.dumps(options)
+
+
+def test_a_node_with_neither_reference_nor_model_says_what_to_type(comfy: Comfy) -> None:
+    inputs = {"reference": "", "folder": "auto"}
+    prompt = {"8": {"class_type": "PhoenixFetchModel", "inputs": inputs}}
+    entry = _queue_with_workflow(comfy, prompt, {"nodes": []})
+    assert entry["status"]["status_str"] == "error"
+    assert "names no model of its own" in json.dumps(entry["status"]["messages"])

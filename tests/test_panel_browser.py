@@ -673,7 +673,8 @@ def test_the_panel_works_in_the_real_comfyui(
         panel.section("library").locator(".phx-model").first.wait_for()
         # The default workflow's own model metadata (newer frontends ship some) is read too.
         workflow = panel.section("workflow")
-        workflow.locator(".phx-note").filter(has_text=re.compile("missing|models")).wait_for()
+        summary = workflow.locator(".phx-workflow__summary")
+        summary.filter(has_text=re.compile("missing|models|is here|cannot be fetched")).wait_for()
         assert workflow.locator('.phx-badge:text-is("checking")').count() == 0
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"panel-comfyui-{request.node.callspec.id}.png"))

@@ -8,16 +8,20 @@ import { api } from "../../scripts/api.js";
 import { createClient } from "./lib/api.js";
 import { createHost } from "./lib/comfy.js";
 import { h } from "./lib/dom.js";
+import { OFFER_SETTING, createOffer } from "./lib/missing_offer.js";
 import { createModelPlacer } from "./lib/model_nodes.js";
 import { mountPanel } from "./lib/panel.js";
 import { PhoenixStore } from "./lib/store.js";
+import { WorkflowModels } from "./lib/workflow_models.js";
 
 const TAB_ID = "phoenix";
 const COMMAND_ID = "Phoenix.OpenPanel";
+const FETCH_COMMAND_ID = "Phoenix.FetchWorkflowModels";
 const STYLESHEETS = ["./phoenix.css", "./manager.css"].map((path) => new URL(path, import.meta.url).href);
 
 let store = null;
 let host = null;
+let offer = null;
 const sidebarMounts = new Set();
 
 function loadStylesheet() {
@@ -29,7 +33,11 @@ function start() {
   host = createHost(app, api);
   // Library models onto the canvas: new loader nodes, or the file set on a loader node.
   host.models = createModelPlacer(app);
-  store = new PhoenixStore({ client: createClient(api), host });
+  const client = createClient(api);
+  store = new PhoenixStore({ client, host });
+  // The open workflow's models as the server plans them, for the panel's section and the offer.
+  store.workflow = new WorkflowModels({ client, host, store });
+  offer = createOffer({ store, host, models: store.workflow, reveal: () => revealSection("workflow") });
   // The websocket notices arrive even while the tab is closed (the stream is not open then).
   host.onJobNotices((job) => store.noteFinished(job));
   Object.defineProperty(window, "__phoenixDebug", { configurable: true, get: () => store.debug() });
@@ -91,6 +99,22 @@ function openPanel() {
   }
 }
 
+/** A workflow is open: its models are planned again, and the missing ones offered. */
+function workflowLoaded() {
+  offer?.workflowLoaded().catch((err) => console.warn("[phoenix] could not plan the workflow's models", err));
+}
+
+/** Open the panel with one section open and in view. */
+function revealSection(id) {
+  store.ui.open.add(id);
+  if (sidebarMounts.size) {
+    store.emit("reveal", id);
+    return;
+  }
+  store.ui.reveal = id;
+  openPanel();
+}
+
 function hasTab() {
   const tabs = app.extensionManager?.getSidebarTabs?.();
   return Array.isArray(tabs) ? tabs.some((t) => t.id === TAB_ID) : false;
@@ -98,10 +122,36 @@ function hasTab() {
 
 app.registerExtension({
   name: "phoenix.sidebar",
-  commands: [{ id: COMMAND_ID, label: "Open Phoenix", icon: "pi pi-cloud-download", function: openPanel }],
+  commands: [
+    { id: COMMAND_ID, label: "Open Phoenix", icon: "pi pi-cloud-download", function: openPanel },
+    {
+      id: FETCH_COMMAND_ID,
+      label: "Download this workflow's missing models on the server (Phoenix)",
+      icon: "pi pi-cloud-download",
+      function: () => offer?.offerNow(),
+    },
+  ],
+  settings: [
+    {
+      id: OFFER_SETTING,
+      category: ["Phoenix", "Workflow", "Offer"],
+      name: "Offer to download a loaded workflow's missing models on the server",
+      tooltip: "Phoenix fetches them onto this machine, into ComfyUI's model folders, instead of the browser's Downloads.",
+      type: "boolean",
+      defaultValue: true,
+    },
+  ],
   setup() {
     loadStylesheet();
     start();
     if (!registerTab()) addFallbackButton();
+    // ComfyUI restores the last workflow before extensions' setup: look at it now.
+    workflowLoaded();
+  },
+  beforeConfigureGraph(graphData) {
+    host?.workflowLoading(graphData);
+  },
+  afterConfigureGraph() {
+    workflowLoaded(); // not awaited: the graph's load never waits on Phoenix's server
   },
 });

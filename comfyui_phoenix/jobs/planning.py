@@ -97,6 +97,15 @@ class Planner:
         """Where ``file`` goes on disk, proven to stay inside its folder."""
         return destination(self.layout, file)
 
+    async def item(self, file: PlannedFile) -> PlanItem:
+        """``file`` with its destination and whether it is there already (may hash it once).
+
+        Raises:
+            UnsafePathError: the file's folder, subfolder or name would leave the models root.
+        """
+        dest = self.destination(file)
+        return PlanItem(file, dest, await asyncio.to_thread(self.verified.is_present, file, dest))
+
     async def plan(
         self,
         texts: Iterable[str | Reference],
@@ -125,8 +134,7 @@ class Planner:
                     if str(dest) in seen:
                         continue
                     seen.add(str(dest))
-                    present = await asyncio.to_thread(self.verified.is_present, file, dest)
-                    items.append(PlanItem(file, dest, present))
+                    items.append(await self.item(file))
             except PhoenixError as exc:
                 problems.append(PlanProblem(label, exc))
         return PlanResult(items, problems)

@@ -73,8 +73,20 @@ class ComfyLayout:
             return []
 
     def refresh(self, folder: str) -> None:
-        """Forget ComfyUI's cached file list, so a new model shows without a restart."""
+        """Make ComfyUI list a placed or deleted model at once, without a restart.
+
+        Its cached file list of the folder is forgotten, and where ComfyUI keeps an asset
+        index (0.33 and later, ``--enable-assets``) a quick rescan of the models root
+        starts; a scan already running is left to finish (the loaders' next listing
+        starts another).
+        """
         self._fp.filename_list_cache.pop(normalize_folder(folder), None)
+        try:
+            from app.assets.seeder import ScanPhase, asset_seeder
+        except ImportError:
+            return  # a ComfyUI without the asset index
+        if not asset_seeder.is_disabled():
+            asset_seeder.start(roots=("models",), phase=ScanPhase.FAST)
 
 
 def inside_comfyui() -> bool:
@@ -246,9 +258,8 @@ def _wire_notices(app: Any) -> None:
         if kind != "job" or data.get("state") not in _NOTICES or data["id"] in sent:
             return
         sent.add(data["id"])
-        layout = app.service.layout
-        if data.get("state") == "done" and isinstance(layout, ComfyLayout):
-            layout.refresh(data["folder"])
+        if data.get("state") == "done":
+            app.service.layout.refresh(data["folder"])
         notice = {k: data.get(k) for k in ("id", "ref", "relpath", "folder", "filename", "error")}
         PromptServer.instance.send_sync(_NOTICES[data["state"]], notice)
 

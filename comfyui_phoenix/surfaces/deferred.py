@@ -41,6 +41,13 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/cleanup", "run_cleanup"),
 )
 
+#: A workflow's models (its ``models`` lists, Phoenix nodes' references): handlers in
+#: :mod:`.workflow_routes`.
+WORKFLOW_ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("POST", "/workflow/plan", "plan_workflow"),
+    ("POST", "/workflow/fetch", "fetch_workflow"),
+)
+
 #: The model manager's routes (search, a model's versions and files, previews, lookups by
 #: hash, moves): method, path, and the name of its handler in :mod:`.manager_routes`.
 MANAGER_ROUTES: tuple[tuple[str, str, str], ...] = (
@@ -60,20 +67,27 @@ GATE_ROUTES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: Every table beside :data:`ROUTES`, with the module of this package that serves it.
+MORE_ROUTES: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("manager_routes", MANAGER_ROUTES),
+    ("workflow_routes", WORKFLOW_ROUTES),
+)
+
+
 def register_routes(table: web.RouteTableDef, prefix: str = "/phoenix") -> None:
-    """Add every route of :data:`ROUTES` and :data:`MANAGER_ROUTES`, each loading its
-    module when first asked."""
+    """Add every Phoenix route to ``table``, each loading its module when first asked."""
     for method, path, name in ROUTES:
         # No keyword arguments: ComfyUI copies each route to /api with route.kwargs passed
         # to the decorator, which would fail. GET routes answer HEAD by default.
         table.route(method, prefix + path)(_route(name))
-    register_manager_routes(table, prefix)
+    register_more_routes(table, prefix)
 
 
-def register_manager_routes(table: web.RouteTableDef, prefix: str = "/phoenix") -> None:
-    """Add every route of :data:`MANAGER_ROUTES`, loading :mod:`.manager_routes` when first asked."""
-    for method, path, name in MANAGER_ROUTES:
-        table.route(method, prefix + path)(_route(name, "manager_routes"))
+def register_more_routes(table: web.RouteTableDef, prefix: str = "/phoenix") -> None:
+    """Add the routes of :data:`MORE_ROUTES`, each loading its module when first asked."""
+    for module, routes in MORE_ROUTES:
+        for method, path, name in routes:
+            table.route(method, prefix + path)(_route(name, module))
 
 
 def _route(name: str, module: str = "routes") -> Handler:

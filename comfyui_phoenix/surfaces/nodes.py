@@ -1,36 +1,27 @@
 """Graph nodes that fetch models on demand, then load them with ComfyUI's own loaders.
 
-Nodes run in ComfyUI's prompt worker thread, on its own event loop; they talk to
-Phoenix on the server loop with ``run_coroutine_threadsafe`` and never share its
-session. A reference (not a token) is all a workflow stores. The same reference
-in two nodes is one download. Interrupting the prompt stops the waiting; the
-download itself carries on in the background for the next run.
-
-A loader given a whole repository (``black-forest-labs/FLUX.2-klein-4B``) takes
-the file of its own role from that repository's plan: for a FLUX member, the
-transformer, autoencoder or text encoder in the precision this machine's plan
-chose, so a workflow fetches what the boot preload already placed.
+A reference (not a token) is all a workflow stores; how a node gets its model (its
+reference, its workflow's ``models`` entry, a FLUX repository's role) is
+:mod:`.node_fetch`'s. Node ids are stable: saved workflows depend on them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-from pathlib import Path
 from typing import Any
 
-from ..errors import NothingToFetchError, PhoenixError
+from ..errors import PhoenixError
 from ..folders import MODEL_FOLDERS
-from ..refs import Destination, HFRef, parse_reference
 from . import comfy
+from .node_fetch import fetch, node_need, validate_reference
 
 CATEGORY = "Phoenix"
-WAIT_STEP = 0.25
 FLUX_CLIP_L = "comfyanonymous/flux_text_encoders/clip_l.safetensors"
 FLUX_T5 = "comfyanonymous/flux_text_encoders/t5xxl_fp16.safetensors"
 FLUX2_KLEIN_4B = "black-forest-labs/FLUX.2-klein-4B"
 FLUX_REDUX = "black-forest-labs/FLUX.1-Redux-dev"
 WEIGHT_DTYPES = ["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"]
+#: What every node gets from ComfyUI besides its inputs: its id, and the workflow it is in.
+HIDDEN = {"unique_id": "UNIQUE_ID", "extra_pnginfo": "EXTRA_PNGINFO"}
 
 
 def _reference_input(default: str = "") -> tuple[str, dict[str, Any]]:
@@ -42,90 +33,6 @@ def _reference_input(default: str = "") -> tuple[str, dict[str, Any]]:
             "tooltip": "A HuggingFace or CivitAI reference or link (no tokens here).",
         },
     )
-
-
-def validate_reference(reference: str) -> bool | str:
-    """Syntax only: the file need not exist yet (it is fetched when the node runs)."""
-    try:
-        parse_reference(reference)
-    except PhoenixError as exc:
-        return str(exc)
-    return True
-
-
-async def _submit(reference: str, folder: str | None, role: str | None) -> Any:
-    app = comfy.running_app()
-    manager = app.service.manager
-    ref = manager.planner.sources.parse(reference)
-    repository = isinstance(ref, HFRef) and ref.path is None and ref.destination is None
-    # A whole repository plans its files where they belong; the loader then takes its own.
-    destination = Destination(folder) if folder and not repository else None
-    plan = await manager.plan_refs([reference], destination=destination)
-    if plan.problems:
-        raise plan.problems[0].error
-    items = _own_files(plan.items, folder, role) if repository else plan.items
-    if len(items) != 1:
-        names = ", ".join(i.file.relpath for i in (items or plan.items)[:6])
-        what = "a loader needs one" if items else f"none of them is a {role or folder} file"
-        raise NothingToFetchError(
-            f"'{reference}' names {len(plan.items)} files ({names}); {what}.",
-            hint="Name one file, e.g. owner/repo/file.safetensors.",
-        )
-    return manager.submit_item(items[0], origin="node")
-
-
-def _own_files(items: list[Any], folder: str | None, role: str | None) -> list[Any]:
-    """The files of a repository's plan a loader of ``role`` (or ``folder``) loads."""
-    if role is not None and any(i.file.meta.get("role") for i in items):
-        return [i for i in items if i.file.meta.get("role") == role]
-    return [i for i in items if folder is None or i.file.folder == folder]
-
-
-def fetch(
-    reference: str, folder: str | None, node_id: str | None, role: str | None = None
-) -> tuple[str, Path]:
-    """Fetch ``reference`` (waiting with a progress bar) and return (name in folder, path)."""
-    loop = comfy.server_loop()
-    submit = _submit(reference.strip(), folder, role)
-    job = _wait(asyncio.run_coroutine_threadsafe(submit, loop))
-    bar = comfy.progress_bar(100, node_id)
-
-    def report() -> None:
-        total = job.total or job.file.size
-        bar.update_absolute(int(100 * job.done_bytes / total) if total else 0, 100)
-
-    _wait(asyncio.run_coroutine_threadsafe(job.finished.wait(), loop), report)
-    if job.state.value != "done":
-        error = job.error or {}
-        raise PhoenixError(
-            f"{job.file.relpath}: {error.get('detail', 'the download did not finish')}",
-            hint=error.get("hint"),
-        )
-    bar.update_absolute(100, 100)
-    base = app_target(job.file.folder)
-    name = job.dest.relative_to(base).as_posix() if job.dest.is_relative_to(base) else job.dest.name
-    return name, job.dest
-
-
-def _wait(future: concurrent.futures.Future[Any], tick: Any = None) -> Any:
-    """Wait for work on the server loop, checking ComfyUI's Cancel between steps.
-
-    An interrupt stops the waiting only: a download carries on for the next run.
-    """
-    try:
-        while True:
-            try:
-                return future.result(timeout=WAIT_STEP)
-            except concurrent.futures.TimeoutError:
-                if tick is not None:
-                    tick()
-                comfy.check_interrupted()
-    finally:
-        future.cancel()
-
-
-def app_target(folder: str) -> Path:
-    return Path(comfy.running_app().service.layout.target_dir(folder))
 
 
 class PhoenixFetchModel:
@@ -145,15 +52,23 @@ class PhoenixFetchModel:
                 "reference": _reference_input(),
                 "folder": (["auto", *sorted(MODEL_FOLDERS)], {"default": "auto"}),
             },
-            "hidden": {"unique_id": "UNIQUE_ID"},
+            "hidden": HIDDEN,
         }
 
     @classmethod
     def VALIDATE_INPUTS(cls, reference: str) -> bool | str:
         return validate_reference(reference)
 
-    def run(self, reference: str, folder: str, unique_id: str | None = None) -> dict[str, Any]:
-        name, path = fetch(reference, None if folder == "auto" else folder, unique_id)
+    def run(
+        self,
+        reference: str,
+        folder: str,
+        unique_id: str | None = None,
+        extra_pnginfo: Any = None,
+    ) -> dict[str, Any]:
+        values = {"reference": reference, "folder": folder}
+        need = node_need(self, "reference", values, (unique_id, extra_pnginfo))
+        name, path = fetch(reference, None if folder == "auto" else folder, unique_id, need)
         return {"ui": {"text": [f"{name} → {path}"]}, "result": (name, str(path))}
 
 
@@ -168,14 +83,29 @@ class _Loader:
     def VALIDATE_INPUTS(cls, reference: str) -> bool | str:
         return validate_reference(reference)
 
-    def _fetch(self, reference: str, unique_id: str | None, role: str | None = None) -> str:
-        return fetch(reference, self.FOLDER, unique_id, role or self.ROLE)[0]
+    def _fetch(
+        self,
+        widget: str,
+        values: dict[str, Any],
+        ids: tuple[str | None, Any],
+        role: str | None = None,
+    ) -> str:
+        """Fetch ``values[widget]`` (or what the workflow names for it); its name in the folder.
+
+        Args:
+            widget: the reference widget.
+            values: the node's widget values in this run.
+            ids: ComfyUI's hidden ``(unique_id, extra_pnginfo)``.
+            role: the FLUX plan role, when it is not the loader's own.
+        """
+        need = node_need(self, widget, values, ids)
+        return fetch(values[widget], self.FOLDER, ids[0], need, role or self.ROLE)[0]
 
 
 def _reference_only(default: str = "") -> dict[str, Any]:
     return {
         "required": {"reference": _reference_input(default)},
-        "hidden": {"unique_id": "UNIQUE_ID"},
+        "hidden": HIDDEN,
     }
 
 
@@ -186,10 +116,10 @@ class PhoenixCheckpointLoader(_Loader):
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {"reference": _reference_input()}, "hidden": {"unique_id": "UNIQUE_ID"}}
+        return {"required": {"reference": _reference_input()}, "hidden": HIDDEN}
 
-    def load(self, reference: str, unique_id: str | None = None) -> Any:
-        name = self._fetch(reference, unique_id)
+    def load(self, reference: str, unique_id: str | None = None, extra_pnginfo: Any = None) -> Any:
+        name = self._fetch("reference", {"reference": reference}, (unique_id, extra_pnginfo))
         return comfy.core_nodes().CheckpointLoaderSimple().load_checkpoint(name)[:3]
 
 
@@ -208,11 +138,17 @@ class PhoenixDiffusionModelLoader(_Loader):
                 "reference": _reference_input(),
                 "weight_dtype": (WEIGHT_DTYPES, {"default": "default"}),
             },
-            "hidden": {"unique_id": "UNIQUE_ID"},
+            "hidden": HIDDEN,
         }
 
-    def load(self, reference: str, weight_dtype: str, unique_id: str | None = None) -> Any:
-        name = self._fetch(reference, unique_id)
+    def load(
+        self,
+        reference: str,
+        weight_dtype: str,
+        unique_id: str | None = None,
+        extra_pnginfo: Any = None,
+    ) -> Any:
+        name = self._fetch("reference", {"reference": reference}, (unique_id, extra_pnginfo))
         return comfy.core_nodes().UNETLoader().load_unet(name, weight_dtype)
 
 
@@ -232,7 +168,7 @@ class PhoenixLoraLoader(_Loader):
                 "strength_model": ("FLOAT", strength),
                 "strength_clip": ("FLOAT", strength),
             },
-            "hidden": {"unique_id": "UNIQUE_ID"},
+            "hidden": HIDDEN,
         }
 
     def load(
@@ -243,8 +179,9 @@ class PhoenixLoraLoader(_Loader):
         strength_model: float,
         strength_clip: float,
         unique_id: str | None = None,
+        extra_pnginfo: Any = None,
     ) -> Any:
-        name = self._fetch(reference, unique_id)
+        name = self._fetch("reference", {"reference": reference}, (unique_id, extra_pnginfo))
         return (
             comfy.core_nodes()
             .LoraLoader()
@@ -260,10 +197,10 @@ class PhoenixVAELoader(_Loader):
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {"reference": _reference_input()}, "hidden": {"unique_id": "UNIQUE_ID"}}
+        return {"required": {"reference": _reference_input()}, "hidden": HIDDEN}
 
-    def load(self, reference: str, unique_id: str | None = None) -> Any:
-        name = self._fetch(reference, unique_id)
+    def load(self, reference: str, unique_id: str | None = None, extra_pnginfo: Any = None) -> Any:
+        name = self._fetch("reference", {"reference": reference}, (unique_id, extra_pnginfo))
         return comfy.core_nodes().VAELoader().load_vae(name)
 
 
@@ -281,7 +218,7 @@ class PhoenixFluxTextEncoderLoader(_Loader):
                 "clip_l": _reference_input(FLUX_CLIP_L),
                 "t5xxl": _reference_input(FLUX_T5),
             },
-            "hidden": {"unique_id": "UNIQUE_ID"},
+            "hidden": HIDDEN,
         }
 
     @classmethod
@@ -292,9 +229,12 @@ class PhoenixFluxTextEncoderLoader(_Loader):
                 return verdict
         return True
 
-    def load(self, clip_l: str, t5xxl: str, unique_id: str | None = None) -> Any:
-        first = self._fetch(clip_l, unique_id, "clip_l")
-        second = self._fetch(t5xxl, unique_id, "t5")
+    def load(
+        self, clip_l: str, t5xxl: str, unique_id: str | None = None, extra_pnginfo: Any = None
+    ) -> Any:
+        values, ids = {"clip_l": clip_l, "t5xxl": t5xxl}, (unique_id, extra_pnginfo)
+        first = self._fetch("clip_l", values, ids, "clip_l")
+        second = self._fetch("t5xxl", values, ids, "t5")
         return comfy.core_nodes().DualCLIPLoader().load_clip(first, second, "flux")
 
 
@@ -311,14 +251,14 @@ class PhoenixFlux2TextEncoderLoader(_Loader):
     def INPUT_TYPES(cls) -> dict[str, Any]:
         return _reference_only(FLUX2_KLEIN_4B)
 
-    def load(self, reference: str, unique_id: str | None = None) -> Any:
+    def load(self, reference: str, unique_id: str | None = None, extra_pnginfo: Any = None) -> Any:
         # Checked before the download: a FLUX.2 encoder is 4 to 36 GB this ComfyUI cannot use.
         if not comfy.has_clip_type("flux2"):
             raise PhoenixError(
                 "This ComfyUI cannot load FLUX.2's text encoder: it has no 'flux2' type.",
                 hint="Update ComfyUI to a release with FLUX.2 support, then queue again.",
             )
-        name = self._fetch(reference, unique_id)
+        name = self._fetch("reference", {"reference": reference}, (unique_id, extra_pnginfo))
         return comfy.core_nodes().CLIPLoader().load_clip(name, "flux2")
 
 
@@ -332,8 +272,8 @@ class PhoenixCLIPVisionLoader(_Loader):
     def INPUT_TYPES(cls) -> dict[str, Any]:
         return _reference_only(FLUX_REDUX)
 
-    def load(self, reference: str, unique_id: str | None = None) -> Any:
-        name = self._fetch(reference, unique_id)
+    def load(self, reference: str, unique_id: str | None = None, extra_pnginfo: Any = None) -> Any:
+        name = self._fetch("reference", {"reference": reference}, (unique_id, extra_pnginfo))
         return comfy.core_nodes().CLIPVisionLoader().load_clip(name)
 
 
@@ -347,8 +287,8 @@ class PhoenixStyleModelLoader(_Loader):
     def INPUT_TYPES(cls) -> dict[str, Any]:
         return _reference_only(FLUX_REDUX)
 
-    def load(self, reference: str, unique_id: str | None = None) -> Any:
-        name = self._fetch(reference, unique_id)
+    def load(self, reference: str, unique_id: str | None = None, extra_pnginfo: Any = None) -> Any:
+        name = self._fetch("reference", {"reference": reference}, (unique_id, extra_pnginfo))
         return comfy.core_nodes().StyleModelLoader().load_style_model(name)
 
 

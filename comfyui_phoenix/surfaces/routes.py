@@ -29,7 +29,7 @@ from ..refs import parse_destination
 from ..security.gate import AUTHENTICATED
 from ..security.redact import redact
 from ..security.secrets import TokenName, write_secret_file
-from .deferred import ROUTES, register_manager_routes
+from .deferred import ROUTES, register_more_routes
 from .keys import running
 from .model_meta import library_meta, plan_meta
 from .sse import events_stream
@@ -98,18 +98,18 @@ def phoenix(request: web.Request) -> PhoenixApp:
     return cast("PhoenixApp", running(request.app))
 
 
-async def json_body(request: web.Request) -> Any:
-    """The request's JSON body; form posts and oversized bodies are refused."""
+async def json_body(request: web.Request, limit: int = MAX_BODY) -> Any:
+    """The request's JSON body; form posts and bodies over ``limit`` bytes are refused."""
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(
             text='{"error":"bad_request","detail":"Send a JSON body.","hint":"Set Content-Type: application/json."}',
             content_type="application/json",
         )
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
     try:
         return json.loads(raw or b"null")
     except ValueError:
@@ -161,8 +161,8 @@ def register(routes: web.RouteTableDef, prefix: str = PREFIX) -> None:
     """Add every Phoenix route to ``routes`` (a test app's; ComfyUI gets deferred stand-ins)."""
     for method, path, name in ROUTES:
         routes.route(method, prefix + path)(HANDLERS[name])
-    # The model manager's handlers use this module's helpers: they load when first asked.
-    register_manager_routes(routes, prefix)
+    # The other tables' handlers use this module's helpers: they load when first asked.
+    register_more_routes(routes, prefix)
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -305,6 +305,7 @@ async def delete_model(request: web.Request) -> web.Response:
         if target.is_file():
             os.unlink(target)
             service.state.drop_record(f"{folder}/{rel}")
+            service.layout.refresh(folder)  # no loader offers the file from now on
             log.info("deleted model %s/%s", folder, redact(rel))
             return web.json_response({"deleted": f"{folder}/{rel}"})
     raise NotFoundError(f"There is no {folder}/{rel[:120]}.", hint="Refresh the library.")

@@ -2,7 +2,7 @@
 // frontend degrades to "not offered" instead of an error.
 
 import { loaderFor, matchOption, modelName } from "./loaders.js";
-import { scanWorkflow } from "./workflow.js";
+import { workflowJson } from "./workflow.js";
 
 const SEVERITY_METHODS = { success: "success", info: "info", warn: "warning", error: "error" };
 
@@ -29,7 +29,11 @@ export function createHost(app, api, { win = globalThis } = {}) {
     }
   }
 
-  /** Refresh ComfyUI's model combos once after a burst of completions. */
+  /**
+   * Refresh ComfyUI's model combos once after a burst of placed or deleted files, then (on
+   * frontends that keep one) its list of the workflow's missing models, so a model that
+   * arrived stops being reported missing.
+   */
   function refreshModels() {
     if (typeof app?.refreshComboInNodes !== "function") return;
     clearTimeout(refreshTimer);
@@ -37,6 +41,7 @@ export function createHost(app, api, { win = globalThis } = {}) {
       refreshTimer = null;
       try {
         await app.refreshComboInNodes();
+        if (typeof app.refreshMissingModels === "function") await app.refreshMissingModels({ reloadDefs: false, silent: true });
       } catch (err) {
         console.warn("[phoenix] could not refresh the model lists", err);
       }
@@ -73,9 +78,31 @@ export function createHost(app, api, { win = globalThis } = {}) {
     return { ok: true, type: loader.type };
   }
 
-  function workflowModels() {
+  // The top-level `models` of the workflow last loaded, as ComfyUI handed it to extensions.
+  let loadedModels;
+
+  /** A workflow is about to load (the `beforeConfigureGraph` hook): remember its `models`. */
+  function workflowLoading(graphData) {
+    loadedModels = Array.isArray(graphData?.models) ? graphData.models : undefined;
+  }
+
+  /** The open workflow as JSON for Phoenix's server (see workflow.js). */
+  function currentWorkflow() {
     const workflow = app?.extensionManager?.workflow?.activeWorkflow;
-    return scanWorkflow(app?.graph, workflow?.activeState ?? workflow?.initialState);
+    const state = workflow?.activeState ?? workflow?.initialState;
+    const models = Array.isArray(state?.models) ? state.models : loadedModels;
+    return workflowJson(app?.rootGraph ?? app?.graph, models);
+  }
+
+  /** A frontend setting's value, or `fallback` where the frontend has no setting store. */
+  function setting(id, fallback) {
+    try {
+      const store = app?.extensionManager?.setting;
+      const value = typeof store?.get === "function" ? store.get(id) : app?.ui?.settings?.getSettingValue?.(id);
+      return value ?? fallback;
+    } catch {
+      return fallback;
+    }
   }
 
   /** ComfyUI's websocket notices (sent once per job), for toasts while the tab is closed. */
@@ -91,7 +118,28 @@ export function createHost(app, api, { win = globalThis } = {}) {
     };
   }
 
-  return { toast, refreshModels, canAddNodes, addLoaderNode, workflowModels, onJobNotices };
+  /** Change a frontend setting, where the frontend lets extensions. */
+  async function setSetting(id, value) {
+    try {
+      const store = app?.extensionManager?.setting;
+      if (typeof store?.set === "function") await store.set(id, value);
+      else await app?.ui?.settings?.setSettingValueAsync?.(id, value);
+    } catch (err) {
+      console.warn(`[phoenix] could not change the setting ${id}`, err);
+    }
+  }
+
+  return {
+    toast,
+    setSetting,
+    refreshModels,
+    canAddNodes,
+    addLoaderNode,
+    workflowLoading,
+    currentWorkflow,
+    setting,
+    onJobNotices,
+  };
 }
 
 function visibleCenter(app) {

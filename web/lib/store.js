@@ -44,7 +44,7 @@ export class PhoenixStore {
     this.tokens = null;
     // What the user was doing, so a reopened tab looks the same.
     this.ui = {
-      open: new Set(["add", "downloads", "status"]),
+      open: new Set(["add", "downloads", "workflow", "status"]),
       reference: "",
       plan: null,
       planError: null,

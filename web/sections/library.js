@@ -110,6 +110,7 @@ function mount(body, { store, host, scope, details, uid }) {
       try {
         await store.client.del(`/models/${encodeURIComponent(folder)}/${encodePath(file.name)}`);
         removeFile(folder, file.name);
+        host.refreshModels(); // the loaders' dropdowns stop offering it
       } catch (err) {
         replaceChildren(note, problem(err));
         replaceChildren(actions, ask);

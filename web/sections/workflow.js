@@ -1,122 +1,211 @@
-// This workflow's models: what the open workflow needs (Phoenix nodes' references and the
-// workflow's model metadata), which are missing, and one action to fetch them all.
+// This workflow's models: what the open workflow needs (its models lists and Phoenix nodes'
+// references) as the server plans it — present, missing, gated or unusable, each with its
+// file name, folder and size — the downloads of the missing ones as they run, and one
+// action to fetch them all on the server.
 
-import { badge, button, h, problem, replaceChildren } from "../lib/dom.js";
+import { badge, button, h, problem, progressBar, replaceChildren, setProgress } from "../lib/dom.js";
+import { formatBytes, formatPercent, formatSpeed, jobFraction } from "../lib/format.js";
+import { isActive } from "../lib/store.js";
+import { countStates, jobFor, needTitle } from "../lib/workflow_models.js";
 
 export const workflowSection = { id: "workflow", title: "This workflow's models", mount };
 
-function mount(body, { store, host, scope, details }) {
-  const list = h("ul", { className: "phx-list", attrs: { "aria-label": "Models this workflow needs" } });
-  const note = h("div", { className: "phx-note", attrs: { role: "status" } });
-  const problems = h("div");
-  const fetchAll = button("Fetch all missing", fetchMissing, { kind: "primary", icon: "pi-download" });
-  const rescan = button("Rescan", () => scan(), { kind: "quiet", icon: "pi-refresh", title: "Scan the open workflow again" });
-  body.append(h("div", { className: "phx-row" }, fetchAll, rescan), note, list, problems);
-  // Check results survive reopening the tab; a rescan refreshes them.
-  const checks = (store.ui.workflowChecks ??= new Map());
-  let entries = [];
-  let generation = 0;
+const BADGES = {
+  present: ["present", "ok"],
+  missing: ["missing", "warn"],
+  gated: ["gated", "error"],
+  problem: ["problem", "error"],
+};
 
-  async function scan() {
-    const found = host.workflowModels();
-    entries = [
-      ...found.references.map((r) => ({ kind: "ref", key: `ref:${r.ref}`, label: r.ref, ref: r.ref, node: r.node })),
-      ...found.metadata.map((m) => ({
-        kind: "meta",
-        key: `meta:${m.directory}/${m.name}`,
-        label: m.name,
-        ref: m.directory ? `${m.url}::${m.directory}` : m.url,
-        directory: m.directory,
-        name: m.name,
-        node: m.node,
-      })),
-    ];
-    replaceChildren(problems);
-    const mine = ++generation;
-    render();
-    if (!entries.length) return;
-    await check(mine);
-  }
-
-  async function check(mine) {
-    const library = store.library ?? (await store.loadLibrary());
-    checkMetadata(library);
-    await Promise.all(entries.filter((e) => e.kind === "ref").map(checkReference));
-    if (mine === generation) render();
-  }
-
-  /** Metadata entries are present when the library lists that name in that folder. */
-  function checkMetadata(library) {
-    for (const entry of entries) {
-      if (entry.kind !== "meta") continue;
-      const files = library?.folders?.[entry.directory] ?? [];
-      checks.set(entry.key, { present: files.some((f) => f.name === entry.name) });
-    }
-  }
-
-  /** References are present when every file they resolve to is already on disk. */
-  async function checkReference(entry) {
-    checks.set(entry.key, { checking: true });
-    try {
-      const plan = await store.client.post("/resolve", { refs: [entry.ref] });
-      const files = plan.files ?? [];
-      const error = plan.problems?.[0] ?? null;
-      checks.set(entry.key, { present: !error && files.length > 0 && files.every((f) => f.present), error });
-    } catch (err) {
-      checks.set(entry.key, { error: err });
-    }
-  }
+function mount(body, { store, scope, details }) {
+  const models = store.workflow;
+  const list = h("ul", { className: "phx-list phx-workflow__list", attrs: { "aria-label": "Models this workflow needs" } });
+  const note = h("div", { className: "phx-note phx-workflow__summary", attrs: { role: "status" } });
+  const trouble = h("div");
+  const fetchAll = button("Fetch all missing", fetchMissing, { kind: "primary", icon: "pi-download", className: "phx-workflow__fetch" });
+  const rescan = button("Rescan", () => models.check(), { kind: "quiet", icon: "pi-refresh", title: "Scan the open workflow again" });
+  body.append(h("div", { className: "phx-row" }, fetchAll, rescan), note, trouble, list);
 
   async function fetchMissing() {
-    const refs = entries.filter((e) => checks.get(e.key)?.present === false).map((e) => e.ref);
-    replaceChildren(problems);
-    if (!refs.length) {
-      note.textContent = "Nothing is missing.";
-      return;
-    }
+    replaceChildren(trouble);
     try {
-      const answer = await store.submit(refs);
-      note.textContent = `${(answer.jobs ?? []).length} downloads queued.`;
-      for (const p of answer.problems ?? []) problems.append(problem(p, { ref: p.ref }));
+      const answer = await models.fetchMissing();
+      const queued = (answer.jobs ?? []).length;
+      note.textContent = `${queued} ${queued === 1 ? "download" : "downloads"} queued on the server.`;
     } catch (err) {
-      problems.append(problem(err));
+      trouble.append(problem(err));
     }
   }
+
+  let rows = [];
 
   function render() {
-    replaceChildren(list, entries.map((entry) => row(entry, checks.get(entry.key))));
-    const missing = entries.filter((e) => checks.get(e.key)?.present === false).length;
-    fetchAll.hidden = missing === 0;
-    if (!entries.length) note.textContent = "The open workflow names no models Phoenix can fetch.";
-    else note.textContent = missing ? `${missing} of ${entries.length} missing.` : `${entries.length} models named.`;
+    const plan = models.plan;
+    replaceChildren(trouble, models.error ? problem(models.error) : null);
+    rows = (plan?.needs ?? []).map((need) => needRow(need, store));
+    replaceChildren(
+      list,
+      rows.map((row) => row.element),
+      (plan?.problems ?? []).map(entryProblemRow),
+    );
+    note.textContent = models.checking ? "Reading the open workflow…" : summary(plan, countStates(plan));
+    showFetch();
   }
 
-  // Scanning resolves references over the network: only while the section is open.
-  if (details.open) scan();
-  scope.listen(details, "toggle", () => {
-    if (details.open) scan();
+  /** The action fetches what is missing and not on its way already. */
+  function showFetch() {
+    const waiting = (models.plan?.needs ?? [])
+      .filter((need) => need.state === "missing")
+      .flatMap((need) => need.files.filter((file) => !file.present))
+      .filter((file) => !isActive(jobFor(store, file) ?? {}));
+    const bytes = waiting.reduce((sum, file) => sum + (file.size ?? 0), 0);
+    fetchAll.hidden = !waiting.length;
+    fetchAll.lastChild.textContent = bytes ? `Fetch all missing (${formatBytes(bytes)})` : "Fetch all missing";
+  }
+
+  // A finished download of one of these files changes the plan: ask again, once per burst.
+  let recheck = null;
+  scope.subscribe(store, "job", (job) => {
+    if (isActive(job) || !models.concerns(job) || recheck) return;
+    recheck = scope.timeout(() => {
+      recheck = null;
+      models.check();
+    }, 400);
   });
-  // A finished download reloads the library: look again at what was missing.
-  scope.subscribe(store, "library", async (library) => {
-    if (!entries.length) return;
-    const mine = generation;
-    checkMetadata(library);
-    const missing = entries.filter((e) => e.kind === "ref" && checks.get(e.key)?.present === false);
-    await Promise.all(missing.map(checkReference));
-    if (mine === generation) render();
+  // Progress moves in place: the rows stay, so nothing under the reader's focus is rebuilt.
+  scope.subscribe(store, "jobs", () => {
+    for (const row of rows) row.update();
+    showFetch();
   });
+  scope.subscribe(store, "workflow", () => {
+    render();
+    want();
+  });
+  scope.subscribe(store, "reveal", (id) => {
+    if (id !== "workflow") return;
+    details.open = true;
+    details.scrollIntoView?.({ block: "nearest" });
+  });
+  // The plan asks the server (and the hub): only while the section is open.
+  function want() {
+    if (details.open && !models.plan && !models.checking && !models.error) models.check();
+  }
+  scope.listen(details, "toggle", want);
+  render();
+  if (store.ui.reveal === "workflow") {
+    // Opened to show a plan just made (the offer's downloads): show it as it is.
+    store.ui.reveal = null;
+    details.scrollIntoView?.({ block: "nearest" });
+  } else if (details.open && !models.checking) {
+    // Opening the tab looks at the workflow as it is now (it may have changed since).
+    models.check();
+  }
 }
 
-function row(entry, state) {
-  let status;
-  if (!state || state.checking) status = badge("checking", "muted");
-  else if (state.error) status = badge("problem", "error");
-  else status = state.present ? badge("present", "ok") : badge("missing", "warn");
+function summary(plan, counts) {
+  const total = plan?.needs?.length ?? 0;
+  if (!plan) return "";
+  if (!total && !plan.problems?.length) return "The open workflow names no models Phoenix can fetch.";
+  const parts = [];
+  if (counts.missing) parts.push(`${counts.missing} of ${total} missing (${formatBytes(plan.missing_bytes)})`);
+  if (counts.gated) parts.push(`${counts.gated} ${counts.gated === 1 ? "needs its" : "need their"} licence accepted`);
+  const unusable = counts.problem + (plan.problems?.length ?? 0);
+  if (unusable) parts.push(`${unusable} cannot be fetched`);
+  if (!parts.length) return total === 1 ? "Its model is here." : `All ${total} models are here.`;
+  return `${parts.join("; ")}.`;
+}
+
+function needRow(need, store) {
+  const status = badge("", "");
+  const bars = h("div", { className: "phx-workflow__bars" });
+  const shown = new Map();
+  const folder = need.folder ?? [...new Set(need.files.map((f) => f.folder))].join(", ");
+  const sub = [folder, need.size ? formatBytes(need.size) : null, need.node].filter(Boolean).join(" · ");
+  const element = h(
+    "li",
+    { className: "phx-item phx-workflow__need", dataset: { state: need.state } },
+    h(
+      "div",
+      { className: "phx-item__top" },
+      h("span", { className: "phx-item__name", text: needTitle(need), title: need.url ?? need.ref }),
+      status,
+    ),
+    h("div", { className: "phx-item__sub", text: sub }),
+    need.files.length > 1 ? fileList(need.files) : null,
+    bars,
+    need.error ? problem(need.error) : null,
+    need.hash_note ? h("div", { className: "phx-item__why", text: `Note: ${need.hash_note}.` }) : null,
+  );
+
+  function update() {
+    const running = need.state === "missing"
+      ? need.files.map((file) => [file, jobFor(store, file)]).filter(([, job]) => job && isActive(job))
+      : [];
+    const [text, kind] = running.length ? [running[0][1].state, "info"] : BADGES[need.state];
+    status.textContent = text;
+    status.className = `phx-badge phx-badge--${kind}`;
+    const keep = new Set(running.map(([file]) => file.relpath));
+    for (const [relpath, shownBar] of shown) {
+      if (!keep.has(relpath)) {
+        shownBar.element.remove();
+        shown.delete(relpath);
+      }
+    }
+    for (const [file, job] of running) {
+      let shownBar = shown.get(file.relpath);
+      if (!shownBar) {
+        shownBar = progress(file);
+        shown.set(file.relpath, shownBar);
+        bars.append(shownBar.element);
+      }
+      shownBar.set(job);
+    }
+  }
+
+  update();
+  return { element, update };
+}
+
+function fileList(files) {
+  return h(
+    "ul",
+    { className: "phx-list phx-sublist", attrs: { "aria-label": "Files" } },
+    files.map((file) =>
+      h(
+        "li",
+        { className: "phx-subitem" },
+        h("span", { text: file.relpath }),
+        h("span", { text: `${formatBytes(file.size)}${file.present ? "" : " · missing"}` }),
+      ),
+    ),
+  );
+}
+
+function progress(file) {
+  const bar = progressBar(null, `Downloading ${file.filename}`);
+  const meta = h("div", { className: "phx-item__meta" });
+  return {
+    element: h("div", { className: "phx-workflow__progress" }, bar, meta),
+    set(job) {
+      const fraction = jobFraction(job);
+      setProgress(bar, fraction);
+      const parts = [fraction === null ? null : formatPercent(fraction), formatSpeed(job.speed)];
+      meta.textContent = parts.filter(Boolean).join(" · ") || job.state;
+    },
+  };
+}
+
+function entryProblemRow(entry) {
   return h(
     "li",
-    { className: "phx-item" },
-    h("div", { className: "phx-item__top" }, h("span", { className: "phx-item__name", text: entry.label, title: entry.ref }), status),
-    h("div", { className: "phx-item__sub", text: entry.directory ? `${entry.directory} · ${entry.node}` : entry.node }),
-    state?.error ? problem(state.error) : null,
+    { className: "phx-item phx-workflow__need", dataset: { state: "problem" } },
+    h(
+      "div",
+      { className: "phx-item__top" },
+      h("span", { className: "phx-item__name", text: entry.name }),
+      badge("problem", "error"),
+    ),
+    h("div", { className: "phx-item__sub", text: entry.node }),
+    problem(entry),
   );
 }

@@ -69,8 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    fetch = commands.add_parser("fetch", help="download models by reference")
-    fetch.add_argument("refs", nargs="+", metavar="REF", help="references (see the README)")
+    fetch = commands.add_parser("fetch", help="download models by reference or for a workflow")
+    fetch.add_argument("refs", nargs="*", metavar="REF", help="references (see the README)")
+    fetch.add_argument(
+        "--workflow",
+        type=Path,
+        metavar="FILE.json",
+        help="also every model a ComfyUI workflow names (its models lists, Phoenix nodes)",
+    )
     _models_dir_option(fetch)
     fetch.add_argument("--dry-run", action="store_true", help="show the plan, download nothing")
     _json_option(fetch, "print the result as JSON")

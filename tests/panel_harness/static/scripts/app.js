@@ -1,13 +1,18 @@
 // Stand-in for ComfyUI's scripts/app.js: registerExtension (setup is called once the page is
 // ready), extensionManager.registerSidebarTab (a button that renders the tab into a fresh
-// element and destroys it on close), toast.add (recorded), refreshComboInNodes (counted), and
-// a tiny graph with LiteGraph.createNode for the loader-node action. The canvas is the page's
-// <main class="canvas">: canvasEl, canvas.convertEventToCanvasOffset (offsets inside it, at
-// scale 1), graph.getNodeOnPos and graph.getNodeById behave as LiteGraph's do.
+// element and destroys it on close), toast.add (recorded), refreshComboInNodes (counted),
+// setting.get (from harness.settings), command.execute (the sidebar toggle), a tiny graph
+// with LiteGraph.createNode for the loader-node action, and harness.loadWorkflow, which
+// loads a graph as ComfyUI does: beforeConfigureGraph, the nodes, afterConfigureGraph. The
+// canvas is the page's <main class="canvas">: canvasEl, canvas.convertEventToCanvasOffset
+// (offsets inside it, at scale 1), graph.getNodeOnPos and graph.getNodeById behave as
+// LiteGraph's do.
 
 const harness = (window.__harness = window.__harness ?? {});
 harness.toasts = [];
 harness.refreshes = 0;
+harness.settings = harness.settings ?? {};
+const extensions = [];
 
 // The widgets of the core loader nodes, as ComfyUI's object_info describes them.
 const NODE_WIDGETS = {
@@ -108,6 +113,20 @@ const extensionManager = {
   getSidebarTabs() {
     return tabs;
   },
+  setting: {
+    get(id) {
+      return harness.settings[id];
+    },
+    async set(id, value) {
+      harness.settings[id] = value;
+    },
+  },
+  command: {
+    execute(id) {
+      const tab = tabs.find((t) => id === `Workspace.ToggleSidebarTab.${t.id}`);
+      if (tab) sidebar.querySelector(`.${tab.id}-tab-button`)?.click();
+    },
+  },
   toast: {
     add(message) {
       harness.toasts.push(message);
@@ -125,6 +144,7 @@ export const app = {
   canvasEl,
   extensionManager,
   registerExtension(extension) {
+    extensions.push(extension);
     // ComfyUI calls setup after the app and its extensions are loaded.
     setTimeout(() => {
       extension.setup?.(app);
@@ -136,3 +156,17 @@ export const app = {
   },
 };
 harness.app = app;
+
+/** Run an extension's command by id, as the command palette does. */
+harness.runCommand = async (id) => {
+  const command = extensions.flatMap((e) => e.commands ?? []).find((c) => c.id === id);
+  await command.function();
+};
+
+/** Load `workflow` ({nodes: [{id, type, title, widgets: [{name, value}], properties}], models}). */
+harness.loadWorkflow = async (workflow) => {
+  for (const extension of extensions) await extension.beforeConfigureGraph?.(workflow, []);
+  graph.nodes = workflow.nodes ?? [];
+  graph.models = workflow.models;
+  for (const extension of extensions) await extension.afterConfigureGraph?.([]);
+};
