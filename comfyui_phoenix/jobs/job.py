@@ -9,6 +9,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from ..loaders import loader_for
 from ..plan import PlannedFile
 from ..security.redact import public_ref, redact_url
 
@@ -53,6 +54,7 @@ class Job:
         return max(0.0, (self.total - self.done_bytes) / self.speed)
 
     def to_dict(self) -> dict[str, Any]:
+        loader = loader_for(self.file)
         return {
             "id": self.id,
             "ref": public_ref(self.file.ref),
@@ -73,6 +75,7 @@ class Job:
             "path": str(self.dest),
             "created": self.created,
             "updated": self.updated,
+            "loader": loader.to_dict() if loader is not None else None,
         }
 
 

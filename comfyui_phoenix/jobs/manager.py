@@ -14,7 +14,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +68,12 @@ class JobManager:
         *,
         numbers: NumberMeaning = "error",
         destination: Destination | None = None,
+        choices: Mapping[str, Destination] | None = None,
     ) -> PlanResult:
         """The plan for ``texts`` (see :meth:`Planner.plan`)."""
-        return await self.planner.plan(texts, numbers=numbers, destination=destination)
+        return await self.planner.plan(
+            texts, numbers=numbers, destination=destination, choices=choices
+        )
 
     # -- submitting -------------------------------------------------------------------
     async def submit(
@@ -80,8 +83,11 @@ class JobManager:
         origin: str,
         numbers: NumberMeaning = "error",
         destination: Destination | None = None,
+        choices: Mapping[str, Destination] | None = None,
     ) -> tuple[list[Job], PlanResult]:
-        plan = await self.plan_refs(texts, numbers=numbers, destination=destination)
+        plan = await self.plan_refs(
+            texts, numbers=numbers, destination=destination, choices=choices
+        )
         jobs = [self.submit_item(item, origin=origin) for item in plan.items]
         return jobs, plan
 

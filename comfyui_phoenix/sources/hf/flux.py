@@ -15,8 +15,8 @@ at run time. Only an explicit ``PHOENIX_T5=fp8`` picks fp8 there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from ...refs import Destination, HFRef
 
@@ -47,12 +47,17 @@ _FLUX_REPOS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: FLUX.1's two text encoders load together: one DualCLIPLoader of type flux, T5 first.
+_DUAL_CLIP = {"node": "DualCLIPLoader", "options": {"type": "flux"}, "shared": True}
+
+
 @dataclass(frozen=True)
 class FluxFile:
-    """One file of a FLUX plan and why it goes where it goes."""
+    """One file of a FLUX plan, why it goes where it goes, and the loader that reads it."""
 
     ref: HFRef
     reason: str
+    loader: dict[str, Any] = field(default_factory=dict)
 
 
 def choose_t5(t5_choice: str, vram_bytes: int | None) -> tuple[T5Precision, str]:
@@ -85,19 +90,23 @@ def flux_plan(repo_id: str, t5_choice: str, vram_bytes: int | None) -> list[Flux
         FluxFile(
             HFRef(canonical, transformer, destination=Destination("diffusion_models")),
             f"{model}'s single-file transformer, for 'Load Diffusion Model'",
+            {"node": "UNETLoader"},
         ),
         FluxFile(
             HFRef(canonical, "ae.safetensors", destination=Destination("vae")),
             f"{model}'s autoencoder, for 'Load VAE'",
+            {"node": "VAELoader"},
         ),
         FluxFile(
             HFRef(TEXT_ENCODERS_REPO, CLIP_L_FILE, destination=Destination("text_encoders")),
             "FLUX's CLIP-L text encoder, for 'DualCLIPLoader'",
+            {**_DUAL_CLIP, "input": "clip_name2"},
         ),
         FluxFile(
             HFRef(
                 TEXT_ENCODERS_REPO, T5_FILES[precision], destination=Destination("text_encoders")
             ),
             f"FLUX's T5-XXL text encoder in {precision} ({why}), for 'DualCLIPLoader'",
+            {**_DUAL_CLIP, "input": "clip_name1"},
         ),
     ]

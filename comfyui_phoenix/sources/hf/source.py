@@ -14,6 +14,7 @@ import asyncio
 import logging
 import posixpath
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -144,7 +145,9 @@ class HuggingFaceSource:
                     raise self._hub.missing(repos[repo_id], item.ref.path)
                 placement = Placement(item.ref.destination.folder, item.reason)
                 candidates.append(Candidate(repos[repo_id], entry, placement))
-        return await self._finish(ref, candidates)
+        loaders = {item.ref.path: item.loader for item in files}
+        planned = await self._finish(ref, candidates)
+        return [replace(f, meta={**f.meta, "loader": loaders[f.meta["path"]]}) for f in planned]
 
     async def _finish(self, ref: HFRef, candidates: list[Candidate]) -> list[PlannedFile]:
         if ref.destination is not None:
