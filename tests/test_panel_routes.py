@@ -1,4 +1,5 @@
-"""What the panel asks of the routes: a folder per file, files that are not models, loaders.
+"""What the panel asks of the routes: a folder per file, files that are not models, loaders,
+and a bounded downloads list that stays cleared.
 
 The real route factory, served by aiohttp, against the local peers.
 """
@@ -20,11 +21,13 @@ from peers.models import (
     CLIP_L,
     FLUX_TRANSFORMER,
     FLUX_VAE,
+    LORA,
     SD_CHECKPOINT,
     T5_ENCODER,
     safetensors_bytes,
 )
 
+from comfyui_phoenix.jobs import manager as manager_module
 from comfyui_phoenix.plan import PlannedFile
 from comfyui_phoenix.settings import Settings
 from comfyui_phoenix.surfaces.app import PhoenixApp
@@ -193,3 +196,47 @@ async def test_the_library_lists_and_deletes_a_file_phoenix_placed_whatever_its_
     deleted = await client.delete("/phoenix/models/checkpoints/notes.txt")
     assert deleted.status == 200 and not placed.exists()
     assert "checkpoints" not in (await (await client.get("/phoenix/models")).json())["folders"]
+
+
+# -- the downloads list ----------------------------------------------------------------------------
+async def test_a_file_asked_for_again_is_the_same_row(
+    serve: ClientMaker, file_server: FileServer
+) -> None:
+    file_server.add("style.safetensors", safetensors_bytes(LORA, seed=6))
+    client, _ = await serve()
+    ref = _link(file_server, "style.safetensors")
+    first = (await _post(client, "/phoenix/downloads", {"refs": [ref]}))["jobs"][0]
+    await _settled(client)
+    for _ in range(5):  # a node run, five times
+        again = (await _post(client, "/phoenix/downloads", {"refs": [ref]}))["jobs"][0]
+        assert again["id"] == first["id"] and again["skipped"] is True
+    jobs = await _settled(client)
+    assert [j["id"] for j in jobs] == [first["id"]]
+    assert jobs[0]["asked"] > first["asked"]
+
+
+async def test_finished_rows_are_capped_and_clear_finished_forgets_them_for_every_panel(
+    serve: ClientMaker, file_server: FileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(manager_module, "MAX_FINISHED_JOBS", 3)
+    client, phoenix = await serve()
+    events = phoenix.service.events.subscribe()
+    for index in range(5):
+        name = f"lora-{index}.safetensors"
+        file_server.add(name, safetensors_bytes(LORA, seed=index))
+        await _post(client, "/phoenix/downloads", {"refs": [_link(file_server, name)]})
+        await _settled(client)
+    jobs = await _settled(client)
+    assert [j["filename"] for j in jobs] == [f"lora-{i}.safetensors" for i in (2, 3, 4)]
+
+    cleared = await _post(client, "/phoenix/downloads/clear", {})
+    assert sorted(cleared["cleared"]) == sorted(j["id"] for j in jobs)
+    assert (await (await client.get("/phoenix/downloads")).json())["jobs"] == []
+    forgotten: list[str] = []
+    while not events.queue.empty():
+        kind, data = events.queue.get_nowait()
+        if kind == "forgotten":
+            forgotten += data["ids"]
+    assert set(cleared["cleared"]) <= set(forgotten)
+    form = await client.post("/phoenix/downloads/clear", data="x=1")
+    assert form.status == 415, "a cross-site form post cannot clear the list"

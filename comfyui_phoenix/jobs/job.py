@@ -42,6 +42,8 @@ class Job:
     digest: str | None = None
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
+    #: When it was last asked for: its creation, or a later ask for a file already here.
+    asked: float = field(default_factory=time.time)
     finished: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _pause: bool = field(default=False, repr=False)
@@ -75,6 +77,7 @@ class Job:
             "path": str(self.dest),
             "created": self.created,
             "updated": self.updated,
+            "asked": self.asked,
             "loader": loader.to_dict() if loader is not None else None,
         }
 

@@ -249,7 +249,8 @@ def _wire_notices(app: Any) -> None:
         layout = app.service.layout
         if data.get("state") == "done" and isinstance(layout, ComfyLayout):
             layout.refresh(data["folder"])
-        notice = {k: data.get(k) for k in ("id", "ref", "relpath", "folder", "filename", "error")}
+        keys = ("id", "ref", "relpath", "folder", "filename", "error", "skipped")
+        notice = {k: data.get(k) for k in keys}
         PromptServer.instance.send_sync(_NOTICES[data["state"]], notice)
 
     app.service.events.add_listener(notify)

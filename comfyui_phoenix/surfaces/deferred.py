@@ -27,6 +27,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/capabilities", "capabilities"),
     ("POST", "/resolve", "resolve"),
     ("POST", "/downloads", "submit_downloads"),
+    ("POST", "/downloads/clear", "clear_downloads"),
     ("GET", "/downloads", "list_downloads"),
     ("GET", "/downloads/{id}", "get_download"),
     ("DELETE", "/downloads/{id}", "cancel_download"),

@@ -359,6 +359,14 @@ async def run_cleanup(request: web.Request) -> web.Response:
     return web.json_response(report)
 
 
+# -- the downloads list ---------------------------------------------------------------------------
+async def clear_downloads(request: web.Request) -> web.Response:
+    """Forget the finished downloads, for every panel (a reload does not bring them back)."""
+    await json_body(request)  # JSON only, as every mutating route: no cross-site form post
+    ids = phoenix(request).service.manager.forget_finished()
+    return web.json_response({"cleared": ids})
+
+
 #: Each route's handler by name (:data:`.deferred.ROUTES` says which path it serves).
 HANDLERS: dict[str, Handler] = {
     name: _handles_errors(globals()[name]) for _method, _path, name in ROUTES
