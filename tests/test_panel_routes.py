@@ -1,5 +1,5 @@
 """What the panel asks of the routes: a folder per file, files that are not models, loaders,
-and a bounded downloads list that stays cleared.
+a bounded downloads list that stays cleared, and tokens checked against their accounts.
 
 The real route factory, served by aiohttp, against the local peers.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from peers.civitai import CivitaiServer
+from peers.civitai import DEFAULT_TOKEN, CivitaiServer
 from peers.files import FileServer
 from peers.hf import HFServer
 from peers.models import (
@@ -33,6 +33,7 @@ from comfyui_phoenix.settings import Settings
 from comfyui_phoenix.surfaces.app import PhoenixApp
 from comfyui_phoenix.surfaces.routes import register
 
+HF_TOKEN_OK = "hf_panelAccountToken0123456789abcd"
 FLUX_DEV = "black-forest-labs/FLUX.1-dev"
 ClientMaker = Callable[..., Awaitable[tuple[TestClient[Any, Any], PhoenixApp]]]
 
@@ -240,3 +241,53 @@ async def test_finished_rows_are_capped_and_clear_finished_forgets_them_for_ever
     assert set(cleared["cleared"]) <= set(forgotten)
     form = await client.post("/phoenix/downloads/clear", data="x=1")
     assert form.status == 415, "a cross-site form post cannot clear the list"
+
+
+# -- tokens ------------------------------------------------------------------------------------------
+async def test_saved_tokens_are_checked_against_their_accounts(
+    serve: ClientMaker, hf_server: HFServer, civitai_server: CivitaiServer
+) -> None:
+    hf_server.valid_tokens.add(HF_TOKEN_OK)
+    civitai_server.usernames[DEFAULT_TOKEN] = "ada-civitai"
+    client, _ = await serve(hf_endpoint=hf_server.url, civitai_base_url=civitai_server.url)
+    assert await _post(client, "/phoenix/tokens/check", {}) == {
+        "huggingface": None,
+        "civitai": None,
+    }
+    await client.put("/phoenix/tokens", json={"huggingface": HF_TOKEN_OK, "civitai": DEFAULT_TOKEN})
+    checks = await _post(client, "/phoenix/tokens/check", {})
+    assert checks["huggingface"] == {"ok": True, "account": "phoenix-tester"}
+    assert checks["civitai"] == {"ok": True, "account": "ada-civitai"}
+    whoami = [r for r in hf_server.requests if r.path == "/api/whoami-v2"]
+    assert whoami and whoami[-1].headers["Authorization"] == f"Bearer {HF_TOKEN_OK}"
+
+    await client.put(
+        "/phoenix/tokens", json={"huggingface": "hf_typo0123456789", "civitai": "wrong-key-123456"}
+    )
+    checks = await _post(client, "/phoenix/tokens/check", {})
+    hf, civitai = checks["huggingface"], checks["civitai"]
+    assert hf["ok"] is False and hf["error"] == "auth_required"
+    assert hf["detail"] == "HuggingFace refused the HuggingFace token saved in the panel."
+    assert "Tokens section" in hf["hint"] and "HF_TOKEN" not in hf["hint"]
+    assert civitai["ok"] is False and "saved in the panel" in civitai["detail"]
+    assert "Tokens section" in civitai["hint"] and "CIVITAI_TOKEN" not in civitai["hint"]
+    assert "wrong-key-123456" not in str(checks) and "hf_typo" not in str(checks)
+
+
+async def test_a_token_fix_names_the_panel_when_the_token_was_saved_there(
+    serve: ClientMaker, hf_server: HFServer
+) -> None:
+    hf_server.valid_tokens.add(HF_TOKEN_OK)
+    hf_server.add_repo(
+        "acme/gated-model", {"model.safetensors": safetensors_bytes(LORA, seed=8)}, gated=True
+    )
+    client, _ = await serve(hf_endpoint=hf_server.url, hf_token=HF_TOKEN_OK)
+    from_env = await _post(client, "/phoenix/resolve", {"refs": ["acme/gated-model"]})
+    assert "HF_TOKEN" in from_env["problems"][0]["detail"]
+
+    await client.put("/phoenix/tokens", json={"huggingface": HF_TOKEN_OK})
+    plan = await _post(client, "/phoenix/resolve", {"refs": ["acme/gated-model"]})
+    (problem,) = plan["problems"]
+    assert problem["error"] == "gated"
+    assert "the panel's HuggingFace token" in problem["detail"]
+    assert "HF_TOKEN" not in problem["detail"] + problem["hint"]

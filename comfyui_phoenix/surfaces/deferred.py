@@ -37,6 +37,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/preload", "preload"),
     ("GET", "/tokens", "get_tokens"),
     ("PUT", "/tokens", "put_tokens"),
+    ("POST", "/tokens/check", "check_tokens"),
     ("GET", "/events", "events"),
     ("GET", "/cleanup/plan", "cleanup_plan"),
     ("POST", "/cleanup", "run_cleanup"),

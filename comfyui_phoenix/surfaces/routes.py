@@ -28,6 +28,7 @@ from ..refs import Destination, parse_destination
 from ..security.gate import AUTHENTICATED
 from ..security.redact import redact
 from ..security.secrets import TokenName, write_secret_file
+from ..sources.accounts import check_account
 from .deferred import ROUTES
 from .keys import running
 from .sse import events_stream
@@ -359,12 +360,27 @@ async def run_cleanup(request: web.Request) -> web.Response:
     return web.json_response(report)
 
 
-# -- the downloads list ---------------------------------------------------------------------------
+# -- the downloads list and the tokens' accounts -----------------------------------------------
 async def clear_downloads(request: web.Request) -> web.Response:
     """Forget the finished downloads, for every panel (a reload does not bring them back)."""
     await json_body(request)  # JSON only, as every mutating route: no cross-site form post
     ids = phoenix(request).service.manager.forget_finished()
     return web.json_response({"cleared": ids})
+
+
+async def check_tokens(request: web.Request) -> web.Response:
+    """Ask each site whose account its saved token belongs to; null where none is set."""
+    require_trusted(request)
+    await json_body(request)
+    ctx = phoenix(request).service.manager.sources.ctx
+    names: tuple[TokenName, ...] = ("huggingface", "civitai")
+    checks = await asyncio.gather(*(check_account(ctx, name) for name in names))
+    return web.json_response(
+        {
+            name: check.to_dict() if check else None
+            for name, check in zip(names, checks, strict=True)
+        }
+    )
 
 
 #: Each route's handler by name (:data:`.deferred.ROUTES` says which path it serves).
