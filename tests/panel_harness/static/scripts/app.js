@@ -14,7 +14,10 @@ const NODE_WIDGETS = {
   LoraLoader: ["lora_name", "strength_model", "strength_clip"],
   VAELoader: ["vae_name"],
   CLIPLoader: ["clip_name", "type"],
+  DualCLIPLoader: ["clip_name1", "clip_name2", "type"],
 };
+const TITLE_HEIGHT = 30;
+const WIDGET_HEIGHT = 24;
 
 let nextNodeId = 1;
 function createNode(type) {
@@ -25,11 +28,13 @@ function createNode(type) {
     type,
     title: type,
     pos: [0, 0],
+    // LiteGraph sizes a new node from its widgets (the title bar sits above pos).
+    size: [315, 10 + WIDGET_HEIGHT * names.length],
     properties: {},
     widgets: names.map((name) => ({ name, value: "", options: { values: harness.comboValues?.[name] ?? [] } })),
   };
 }
-window.LiteGraph = { createNode };
+window.LiteGraph = { createNode, NODE_TITLE_HEIGHT: TITLE_HEIGHT };
 
 const graph = {
   nodes: [],
