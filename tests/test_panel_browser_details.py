@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from peers.browser import needs_chromium
 from peers.civitai import DEFAULT_TOKEN, CivitaiServer
+from peers.comfyui import COMFYUI_DIR, COMFYUI_PYTHON, ComfyUI, frontend_root, needs_comfyui
 from peers.files import FileServer
 from peers.hf import HFServer
 from peers.models import (
@@ -29,8 +30,10 @@ from peers.models import (
 )
 from test_panel_browser import (
     ARTIFACTS,
+    FRONTENDS,
     TAB_BUTTON,
     Panel,
+    PhoenixProblems,
     browser,
     file_url,
     host_lora,
@@ -165,7 +168,7 @@ def test_save_to_moves_one_file_and_the_rest_of_a_flux_plan_keeps_its_folders(
     transformer = plan_row(add, "flux1-dev.safetensors")
     select = transformer.get_by_label("Save to")
     assert select.input_value() == "diffusion_models"
-    assert "diffusion_models (suggested)" in select.inner_text()
+    assert "diffusion_models (auto)" in select.inner_text()
     select.select_option("loras")
     warning = plan_row(add, "flux1-dev.safetensors").locator(".phx-item__warn")
     warning.wait_for()
@@ -223,7 +226,7 @@ def test_add_loader_node_gives_each_file_the_loader_its_plan_names_side_by_side(
 
     nodes = panel.page.evaluate(
         """() => window.__harness.app.graph.nodes.map(n => ({
-             type: n.type, pos: n.pos, size: n.size,
+             type: n.type, pos: Array.from(n.pos), size: Array.from(n.size),
              values: Object.fromEntries(n.widgets.map(w => [w.name, w.value])) }))"""
     )
     assert [(n["type"], n["values"]) for n in nodes] == [
@@ -458,3 +461,210 @@ def test_at_idle_the_panel_makes_no_requests(
     streams = [u for u in requests if u.endswith("/phoenix/events")]
     assert len(streams) == 1, "the events stream stays the only connection"
     assert panel.page.locator(TAB_BUTTON).count() == 1
+
+
+# -- the real ComfyUI ---------------------------------------------------------------------------
+# Counts each toast that appears with this title (screen-reader copies left out): what a user sees.
+TOAST_COUNTER = """
+(() => {
+  window.__finishedToasts = 0;
+  const seen = new WeakSet();
+  const look = (node) => {
+    if (!(node instanceof Element)) return;
+    for (const el of [node, ...node.querySelectorAll("*")]) {
+      if (seen.has(el) || el.childElementCount || el.textContent.trim() !== "Download finished") continue;
+      if (el.closest(".sr-only, [aria-hidden=true]")) continue;
+      seen.add(el);
+      window.__finishedToasts += 1;
+    }
+  };
+  new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach(look)))
+    .observe(document, { childList: true, subtree: true });
+})();
+"""
+
+
+def real_loader_nodes(page: Any) -> list[dict[str, Any]]:
+    nodes: list[dict[str, Any]] = page.evaluate(
+        """() => window.comfyAPI.app.app.graph.nodes.map(n => ({
+             id: n.id, type: n.type, pos: Array.from(n.pos), size: Array.from(n.size),
+             values: Object.fromEntries((n.widgets ?? []).map(w => [w.name, w.value])) }))"""
+    )
+    return nodes
+
+
+def overlapping(nodes: list[dict[str, Any]], ours: set[int], title: float) -> list[Any]:
+    boxes = {
+        n["id"]: (n["pos"][0], n["pos"][1] - title, n["size"][0], n["size"][1] + title)
+        for n in nodes
+    }
+    found = []
+    for mine in ours:
+        a = boxes[mine]
+        for other, b in boxes.items():
+            if (
+                other != mine
+                and a[0] < b[0] + b[2]
+                and b[0] < a[0] + a[2]
+                and a[1] < b[1] + b[3]
+                and b[1] < a[1] + a[3]
+            ):
+                found.append((mine, other))
+    return found
+
+
+def shoot_sections(page: Any, theme: str, tag: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name in ("add", "downloads", "tokens", "preload"):
+        section = page.locator(f'.phx-section[data-section="{name}"]')
+        section.scroll_into_view_if_needed()
+        section.screenshot(path=str(ARTIFACTS / f"comfyui-{tag}-{name}-{theme}.png"))
+
+
+@needs_comfyui[0]
+@needs_comfyui[1]
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_the_fixed_sections_in_the_real_comfyui(
+    browser: Any,
+    tmp_path: Path,
+    slow_files: FileServer,
+    hf_server: HFServer,
+    civitai_server: CivitaiServer,
+    frontend: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    host_flux(hf_server)
+    hf_server.valid_tokens.add(HF_TOKEN_OK)
+    preloaded = "boot-lora-with-a-long-file-name.safetensors"
+    host_lora(slow_files, preloaded, size=60_000_000)
+    args = []
+    if frontend:
+        args = ["--front-end-root", str(frontend_root(Path(frontend), tmp_path / "frontend"))]
+    comfy = ComfyUI(Path(COMFYUI_DIR), Path(COMFYUI_PYTHON), tmp_path / "comfyui")
+    env = {
+        "PHOENIX_ALLOWED_HOSTS": "127.0.0.1",
+        "PHOENIX_ALLOW_PRIVATE_NETWORKS": "true",
+        "PHOENIX_ENGINE": "python",
+        "PHOENIX_T5": "fp16",
+        "PHOENIX_MAX_DOWNLOAD_RATE": "1MB",  # the boot preload takes a minute: time to look
+        "HF_ENDPOINT": hf_server.url,
+        "PHOENIX_CIVITAI_BASE_URL": civitai_server.url,
+        "PHOENIX_MODELS_TO_DOWNLOAD": file_url(slow_files, preloaded),
+    }
+    tag = f"{Path(COMFYUI_DIR).parent.name}-{request.node.callspec.id}"
+    page = None
+    try:
+        comfy.start(env=env, args=args)
+        assert comfy.import_failure() is None, comfy.log_tail()
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        problems = PhoenixProblems()
+        problems.watch(page)
+        page.add_init_script(TOAST_COUNTER)
+        page.goto(comfy.url + "/")
+        page.locator(TAB_BUTTON).first.wait_for(timeout=90_000)
+        panel = Panel(page, comfy.url)
+        panel.open()
+
+        # The boot preload, at the sidebar's own width: downloading, badges on one line.
+        preload = panel.section("preload")
+        preload.locator(".phx-subitem .phx-badge").filter(has_text=re.compile(r"^\d+%$")).wait_for()
+        assert (
+            preload.locator(".phx-item__top .phx-badge").first.inner_text().lower() == "downloading"
+        )
+        heights = page.eval_on_selector_all(
+            "[data-section=preload] .phx-badge",
+            "bs => bs.map(b => b.getBoundingClientRect().height)",
+        )
+        assert max(heights) < 24, f"a preload badge broke over lines: {heights}"
+
+        # "Save to" belongs to one file of a FLUX plan, and says when it leaves the loader's folder.
+        add = panel.check(FLUX_DEV)
+        add.locator(".phx-plan .phx-item").nth(3).wait_for()
+        plan_row(add, "flux1-dev.safetensors").get_by_label("Save to").select_option("loras")
+        plan_row(add, "flux1-dev.safetensors").locator(".phx-item__warn").wait_for()
+        assert destinations(add)["ae.safetensors"] == "vae/ae.safetensors"
+
+        # Tokens checked against their accounts.
+        tokens = panel.section("tokens")
+        for name, value, account in (
+            ("huggingface", HF_TOKEN_OK, "phoenix-tester"),
+            ("civitai", DEFAULT_TOKEN, "phoenix-civitai"),
+        ):
+            form = tokens.locator(f'[data-token="{name}"]')
+            form.locator("input").fill(value)
+            form.locator("input").press("Enter")
+            form.locator(".phx-token__ok").filter(has_text=account).wait_for()
+        shoot_sections(page, "dark", tag)
+
+        # Download the plan as the panel suggests it; each file gets the loader its plan names.
+        plan_row(add, "flux1-dev.safetensors").get_by_label("Save to").select_option(
+            "diffusion_models"
+        )
+        plan_row(add, "flux1-dev.safetensors").locator(".phx-item__warn").wait_for(state="detached")
+        add.locator(".phx-download").click()
+        before = {n["id"] for n in real_loader_nodes(page)}
+        for name in (
+            "flux1-dev.safetensors",
+            "ae.safetensors",
+            "t5xxl_fp16.safetensors",
+            "clip_l.safetensors",
+        ):
+            row = panel.job(name)
+            panel.wait_state(row, "done")
+            row.get_by_role("button", name="Add loader node").click()
+            row.locator(".phx-note").filter(has_text="canvas").wait_for()
+        nodes = real_loader_nodes(page)
+        ours = {n["id"] for n in nodes} - before
+        added = {n["type"]: n["values"] for n in nodes if n["id"] in ours}
+        assert set(added) == {"UNETLoader", "VAELoader", "DualCLIPLoader"}, added
+        assert added["UNETLoader"]["unet_name"] == "flux1-dev.safetensors"
+        assert added["VAELoader"]["vae_name"] == "ae.safetensors"
+        dual = added["DualCLIPLoader"]
+        assert (dual["clip_name1"], dual["clip_name2"], dual["type"]) == (
+            "t5xxl_fp16.safetensors",
+            "clip_l.safetensors",
+            "flux",
+        )
+        title = page.evaluate("() => window.LiteGraph?.NODE_TITLE_HEIGHT ?? 30")
+        assert overlapping(nodes, ours, title) == [], f"a new node covers another: {nodes}"
+
+        # One toast per finished download, none for files that were already here.
+        page.wait_for_function("() => window.__finishedToasts >= 4")
+        page.request.post(comfy.url + "/api/phoenix/downloads", data={"refs": [FLUX_DEV]})
+        page.wait_for_timeout(1500)
+        assert page.evaluate("() => window.__finishedToasts") == 4
+
+        # At idle (the preload cancelled, nothing changing) the panel asks nothing.
+        boot = panel.job(preloaded)
+        boot.get_by_role("button", name="Cancel").click()
+        panel.wait_state(boot, "cancelled")
+        page.wait_for_timeout(2000)
+        asked: list[str] = []
+        page.on("request", lambda r: asked.append(r.url) if "/phoenix/" in r.url else None)
+        page.wait_for_timeout(6000)
+        assert asked == []
+
+        # The light theme: the placeholders still read at 4.5:1.
+        field = page.query_selector(".phx-panel input.phx-input")
+        dark = page.evaluate("(el) => getComputedStyle(el).backgroundColor", field)
+        page.evaluate(
+            "() => window.comfyAPI.app.app.extensionManager.setting.set("
+            "'Comfy.ColorPalette', 'light')"
+        )
+        page.wait_for_function(
+            "([el, bg]) => getComputedStyle(el).backgroundColor !== bg", arg=[field, dark]
+        )
+        ratios = [
+            page.evaluate(CONTRAST_JS, [field, "::placeholder"])
+            for field in page.query_selector_all(".phx-panel input[placeholder]")
+        ]
+        assert ratios and min(ratios) >= 4.5, ratios
+        add = panel.check(FLUX_DEV)
+        plan_row(add, "flux1-dev.safetensors").get_by_label("Save to").select_option("loras")
+        plan_row(add, "flux1-dev.safetensors").locator(".phx-item__warn").wait_for()
+        shoot_sections(page, "light", tag)
+        assert problems.items == []
+    finally:
+        if page is not None:
+            page.close()
+        comfy.stop()

@@ -131,7 +131,7 @@ export function freeSpot(graph, node, start, liteGraph = {}) {
   const title = liteGraph.NODE_TITLE_HEIGHT ?? 30;
   const [width, height] = sizeOf(node);
   const boxes = graphNodes(graph)
-    .filter((other) => other !== node && Array.isArray(other.pos))
+    .filter((other) => other !== node && isPair(other.pos))
     .map((other) => {
       const [w, h] = sizeOf(other);
       return [other.pos[0], other.pos[1] - title, w, h + title];
@@ -146,9 +146,15 @@ export function freeSpot(graph, node, start, liteGraph = {}) {
   return [Math.round(x), Math.round(y)];
 }
 
+// LiteGraph keeps positions and sizes in Float32Arrays, newer frontends in views of its
+// layout store: anything indexable with two numbers.
+function isPair(value) {
+  return value != null && Number.isFinite(Number(value[0])) && Number.isFinite(Number(value[1]));
+}
+
 function sizeOf(node) {
   const size = node?.size;
-  return Array.isArray(size) || ArrayBuffer.isView(size) ? [Number(size[0]) || 300, Number(size[1]) || 100] : [300, 100];
+  return isPair(size) ? [Number(size[0]) || 300, Number(size[1]) || 100] : [300, 100];
 }
 
 function visibleCenter(app) {

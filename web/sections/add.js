@@ -129,7 +129,7 @@ function mount(body, { store, scope, uid }) {
       "select",
       { id: selectId, className: "phx-select", dataset: { url: file.url } },
       [...new Set([file.folder, ...folders])].sort().map((name) =>
-        h("option", { value: name, text: name === auto ? `${name} (suggested)` : name }),
+        h("option", { value: name, text: name === auto ? `${name} (auto)` : name }),
       ),
     );
     select.value = file.folder;

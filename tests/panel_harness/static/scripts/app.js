@@ -23,16 +23,23 @@ let nextNodeId = 1;
 function createNode(type) {
   const names = NODE_WIDGETS[type];
   if (!names) return null;
-  return {
+  const node = {
     id: nextNodeId++,
     type,
     title: type,
-    pos: [0, 0],
-    // LiteGraph sizes a new node from its widgets (the title bar sits above pos).
-    size: [315, 10 + WIDGET_HEIGHT * names.length],
+    // As LiteGraph: a new node is sized from its widgets (the title bar sits above pos).
+    size: new Float32Array([315, 10 + WIDGET_HEIGHT * names.length]),
     properties: {},
     widgets: names.map((name) => ({ name, value: "", options: { values: harness.comboValues?.[name] ?? [] } })),
   };
+  // As LiteGraph: pos is a Float32Array that assigning copies into.
+  const pos = new Float32Array(2);
+  Object.defineProperty(node, "pos", {
+    enumerable: true,
+    get: () => pos,
+    set: (value) => pos.set([value[0], value[1]]),
+  });
+  return node;
 }
 window.LiteGraph = { createNode, NODE_TITLE_HEIGHT: TITLE_HEIGHT };
 
