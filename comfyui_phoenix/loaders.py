@@ -36,8 +36,11 @@ CORE_LOADERS: dict[str, tuple[str, str]] = {
     "AudioEncoderLoader": ("audio_encoder_name", "audio_encoders"),
 }
 
-#: The loader of each folder when the source names none (embeddings go in prompts).
-FOLDER_LOADERS: dict[str, str] = {folder: node for node, (_, folder) in CORE_LOADERS.items()}
+#: The loader of each folder when the source names none (embeddings go in prompts). A lone
+#: text encoder loads in CLIPLoader; DualCLIPLoader is for the pairs a source names.
+FOLDER_LOADERS: dict[str, str] = {
+    folder: node for node, (_, folder) in CORE_LOADERS.items() if node != "DualCLIPLoader"
+}
 
 #: ComfyUI's own loaders list these; GGUF needs a custom node (ComfyUI-GGUF).
 CORE_EXTENSIONS = MODEL_EXTENSIONS - {".gguf"}

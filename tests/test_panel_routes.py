@@ -28,6 +28,7 @@ from peers.models import (
 )
 
 from comfyui_phoenix.jobs import manager as manager_module
+from comfyui_phoenix.loaders import loader_for
 from comfyui_phoenix.plan import PlannedFile
 from comfyui_phoenix.settings import Settings
 from comfyui_phoenix.surfaces.app import PhoenixApp
@@ -153,6 +154,18 @@ async def test_each_file_names_the_loader_that_loads_it(
     )
     assert t5["options"] == clip_l["options"] == {"type": "flux"}
     assert t5["group"] is not None and t5["group"] == clip_l["group"]
+
+
+def test_a_file_no_source_speaks_for_loads_with_its_folders_core_loader() -> None:
+    def loader(folder: str, name: str) -> str | None:
+        found = loader_for(PlannedFile("ref", "url", f"https://x/{name}", name, folder))
+        return found.node if found is not None else None
+
+    assert loader("text_encoders", "umt5_xxl_fp8.safetensors") == "CLIPLoader"
+    assert loader("checkpoints", "sd15.ckpt") == "CheckpointLoaderSimple"
+    assert loader("loras", "style.safetensors") == "LoraLoader"
+    assert loader("diffusion_models", "flux1-dev-Q4_0.gguf") is None, "GGUF needs ComfyUI-GGUF"
+    assert loader("embeddings", "bad-hands.pt") is None, "embeddings go in the prompt"
 
 
 # -- files that are not models -------------------------------------------------------------------

@@ -62,12 +62,12 @@ class TokenPlace:
 
     @property
     def where(self) -> str:
-        """``HF_TOKEN``, or "the panel's HuggingFace token"."""
+        """The place in a sentence: ``HF_TOKEN``, or "the panel's HuggingFace token"."""
         return f"the panel's {self.label} token" if self.in_panel else self.variable
 
     @property
     def held(self) -> str:
-        """ "the token in HF_TOKEN", or "the HuggingFace token saved in the panel"."""
+        """The token in a sentence: "the token in HF_TOKEN" or "the … token saved in the panel"."""
         if self.in_panel:
             return f"the {self.label} token saved in the panel"
         return f"the token in {self.variable}"
