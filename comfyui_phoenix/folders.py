@@ -49,6 +49,11 @@ MODEL_EXTENSIONS = frozenset(
 STATE_DIR_NAME = ".phoenix"
 
 
+def is_model_name(name: str) -> bool:
+    """Whether a file of this name is one ComfyUI's loaders list (GGUF's included)."""
+    return Path(name).suffix.lower() in MODEL_EXTENSIONS
+
+
 def normalize_folder(name: str) -> str:
     """Lower-case a folder name and map ComfyUI's legacy names to the modern ones."""
     key = name.strip().lower()

@@ -9,6 +9,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from ..loaders import loader_for
 from ..plan import PlannedFile
 from ..security.redact import public_ref, redact_url
 
@@ -41,6 +42,8 @@ class Job:
     digest: str | None = None
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
+    #: When it was last asked for: its creation, or a later ask for a file already here.
+    asked: float = field(default_factory=time.time)
     finished: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _pause: bool = field(default=False, repr=False)
@@ -53,6 +56,7 @@ class Job:
         return max(0.0, (self.total - self.done_bytes) / self.speed)
 
     def to_dict(self) -> dict[str, Any]:
+        loader = loader_for(self.file)
         return {
             "id": self.id,
             "ref": public_ref(self.file.ref),
@@ -73,6 +77,8 @@ class Job:
             "path": str(self.dest),
             "created": self.created,
             "updated": self.updated,
+            "asked": self.asked,
+            "loader": loader.to_dict() if loader is not None else None,
         }
 
 

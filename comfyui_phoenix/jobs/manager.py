@@ -2,9 +2,12 @@
 
 A job is one file. The same destination asked for twice (two nodes, the panel and
 the preload) is one job; two processes asking for it share a lock on disk and
-transfer it once. Unfinished jobs are journalled and resumed after a restart
-(:mod:`.journal`). Progress and state changes go out as events (progress at most
-4 times a second per job). Planning is :mod:`.planning`'s; this module runs jobs.
+transfer it once. A file asked for again once it is here (every run of a node) is
+the same finished job, asked again: the list holds one row per file, and at most
+:data:`MAX_FINISHED_JOBS` finished rows. Unfinished jobs are journalled and resumed
+after a restart (:mod:`.journal`). Progress and state changes go out as events
+(progress at most 4 times a second per job). Planning is :mod:`.planning`'s; this
+module runs jobs.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,8 @@ from .verified import VerifiedFiles
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.25
+#: Finished jobs kept for the lists; older ones are forgotten (the files stay, of course).
+MAX_FINISHED_JOBS = 100
 
 
 class JobManager:
@@ -68,9 +73,12 @@ class JobManager:
         *,
         numbers: NumberMeaning = "error",
         destination: Destination | None = None,
+        choices: Mapping[str, Destination] | None = None,
     ) -> PlanResult:
         """The plan for ``texts`` (see :meth:`Planner.plan`)."""
-        return await self.planner.plan(texts, numbers=numbers, destination=destination)
+        return await self.planner.plan(
+            texts, numbers=numbers, destination=destination, choices=choices
+        )
 
     # -- submitting -------------------------------------------------------------------
     async def submit(
@@ -80,8 +88,11 @@ class JobManager:
         origin: str,
         numbers: NumberMeaning = "error",
         destination: Destination | None = None,
+        choices: Mapping[str, Destination] | None = None,
     ) -> tuple[list[Job], PlanResult]:
-        plan = await self.plan_refs(texts, numbers=numbers, destination=destination)
+        plan = await self.plan_refs(
+            texts, numbers=numbers, destination=destination, choices=choices
+        )
         jobs = [self.submit_item(item, origin=origin) for item in plan.items]
         return jobs, plan
 
@@ -89,6 +100,13 @@ class JobManager:
         existing = self._by_dest.get(str(item.dest))
         if existing is not None and existing.state in ACTIVE:
             return existing
+        if existing is not None and existing.state == JobState.DONE and item.present:
+            existing.file, existing.origin, existing.asked = item.file, origin, time.time()
+            existing.skipped = True  # this time it was already here
+            self._set(existing, JobState.DONE)
+            return existing
+        if existing is not None:
+            self._forget([existing])  # a finished row gives way to the new job for its file
         job = Job(uuid.uuid4().hex[:12], item.file, item.dest, origin, total=item.file.size)
         self._jobs[job.id] = job
         self._by_dest[str(item.dest)] = job
@@ -110,7 +128,12 @@ class JobManager:
         return job
 
     def jobs(self) -> list[Job]:
-        return sorted(self._jobs.values(), key=lambda j: j.created)
+        """Every job Phoenix still lists, oldest ask first."""
+        return sorted(self._jobs.values(), key=lambda j: j.asked)
+
+    def forget_finished(self) -> list[str]:
+        """Forget every finished job ("Clear finished"); returns their ids."""
+        return self._forget([j for j in self._jobs.values() if j.state not in ACTIVE])
 
     async def pause(self, job_id: str) -> Job:
         job = self.get(job_id)
@@ -301,6 +324,19 @@ class JobManager:
         self.journal.forget(job)
         self._set(job, state)
         job.finished.set()
+        finished = [j for j in self.jobs() if j.state not in ACTIVE]
+        self._forget(finished[: max(0, len(finished) - MAX_FINISHED_JOBS)])
+
+    def _forget(self, jobs: list[Job]) -> list[str]:
+        """Drop finished jobs from the lists and say so to every open panel."""
+        for job in jobs:
+            del self._jobs[job.id]
+            if self._by_dest.get(str(job.dest)) is job:
+                del self._by_dest[str(job.dest)]
+        ids = [job.id for job in jobs]
+        if ids:
+            self.events.publish("forgotten", {"ids": ids})
+        return ids
 
 
 def _part_size(dest: Path) -> int:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..engines.pipeline import DEFAULT_MIN_FREE_MARGIN, bytes_on_disk, free_space_margin
-from ..errors import DiskFullError, PhoenixError
-from ..folders import ModelLayout
+from ..errors import DiskFullError, NothingToFetchError, PhoenixError
+from ..folders import MODEL_EXTENSIONS, ModelLayout, is_model_name
+from ..loaders import loader_for, misplaced
 from ..naming import contained_path
 from ..plan import PlannedFile
 from ..refs import Destination, NumberMeaning, Reference
@@ -37,11 +38,14 @@ class PlanItem:  # mutable: the preload annotates the reason before submitting
     present: bool
 
     def to_dict(self) -> dict[str, Any]:
+        loader = loader_for(self.file)
         return {
             **self.file.to_dict(),
             "relpath": self.file.relpath,
             "dest": str(self.dest),
             "present": self.present,
+            "loader": loader.to_dict() if loader is not None else None,
+            "warning": misplaced(self.file),
         }
 
 
@@ -101,8 +105,17 @@ class Planner:
         """``file`` with its destination and whether it is there already (may hash it once).
 
         Raises:
+            NothingToFetchError: the file is not a model file ComfyUI loads.
             UnsafePathError: the file's folder, subfolder or name would leave the models root.
         """
+        if not is_model_name(file.filename):
+            raise NothingToFetchError(
+                f"{file.filename} is not a model file, so Phoenix will not place it in "
+                f"{file.folder}/.",
+                hint=f"ComfyUI loads {', '.join(sorted(MODEL_EXTENSIONS))} files; "
+                "fetch other files another way.",
+                ref=public_ref(file.ref),
+            )
         dest = self.destination(file)
         return PlanItem(file, dest, await asyncio.to_thread(self.verified.is_present, file, dest))
 
@@ -112,6 +125,7 @@ class Planner:
         *,
         numbers: NumberMeaning = "error",
         destination: Destination | None = None,
+        choices: Mapping[str, Destination] | None = None,
     ) -> PlanResult:
         """Resolve references into files, without downloading. Bad entries are reported.
 
@@ -119,6 +133,8 @@ class Planner:
             texts: references, as written or parsed.
             numbers: what a bare number means (a CivitAI model id in the CIVITAI_* lists).
             destination: the folder chosen for every file whose reference names none.
+            choices: a folder chosen for one file, by the file's ``url``; it wins over
+                every other clue, and the other files of its plan keep their folders.
         """
         items: list[PlanItem] = []
         problems: list[PlanProblem] = []
@@ -127,16 +143,23 @@ class Planner:
             label = text if isinstance(text, str) else text.canonical
             try:
                 ref = self.sources.parse(text, numbers=numbers) if isinstance(text, str) else text
-                for file in await self.sources.plan(ref):
-                    if destination is not None and ref.destination is None:
-                        file = choose(file, destination)
-                    dest = self.destination(file)
-                    if str(dest) in seen:
-                        continue
-                    seen.add(str(dest))
-                    items.append(await self.item(file))
+                files = await self.sources.plan(ref)
             except PhoenixError as exc:
                 problems.append(PlanProblem(label, exc))
+                continue
+            for file in files:
+                if destination is not None and ref.destination is None:
+                    file = choose(file, destination)
+                if choices and file.url in choices:
+                    file = choose(file, choices[file.url])
+                try:
+                    item = await self.item(file)
+                except PhoenixError as exc:
+                    problems.append(PlanProblem(label, exc))
+                    continue
+                if str(item.dest) not in seen:
+                    seen.add(str(item.dest))
+                    items.append(item)
         return PlanResult(items, problems)
 
 

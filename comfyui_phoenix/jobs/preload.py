@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..refs import NumberMeaning
 from ..settings import Settings, split_list
 from .events import EventBus
+from .job import Job
 from .manager import JobManager
 
 #: Each CivitAI variable and the folder it implies when CivitAI's own type says nothing else.
@@ -128,6 +129,8 @@ class PreloadRun:
             for e in entries
         ]
         self._entries = entries
+        # The jobs themselves: the lists may forget a finished one, the preload does not.
+        self._jobs: dict[str, Job] = {}
 
     async def run(self) -> None:
         for entry, item in zip(self._entries, self.items, strict=True):
@@ -148,13 +151,14 @@ class PreloadRun:
                     )
                 job = self.manager.submit_item(plan_item, origin="preload")
                 item["jobs"].append(job.id)
+                self._jobs[job.id] = job
             item["status"] = "queued"
             self._publish()
 
     def snapshot(self) -> dict[str, Any]:
         items = []
         for item in self.items:
-            jobs = [self.manager.get(j).to_dict() for j in item["jobs"]]
+            jobs = [self._jobs[j].to_dict() for j in item["jobs"]]
             items.append({**item, "jobs": jobs})
         return {"items": items}
 

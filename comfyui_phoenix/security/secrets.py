@@ -15,6 +15,7 @@ import json
 import os
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -34,6 +35,48 @@ def mask(value: str | None) -> str | None:
     if not value:
         return None
     return f"…{value[-4:]}" if len(value) >= 12 else "set"
+
+
+@dataclass(frozen=True)
+class TokenPlace:
+    """Where a token was set, so that a sentence about it says where to change it.
+
+    A token saved in the panel is changed there, not in ``HF_TOKEN``: the panel's
+    token wins over the environment's.
+    """
+
+    name: TokenName
+    source: str | None = None
+
+    @property
+    def in_panel(self) -> bool:
+        return self.source == "panel"
+
+    @property
+    def label(self) -> str:
+        return "HuggingFace" if self.name == "huggingface" else "CivitAI"
+
+    @property
+    def variable(self) -> str:
+        return "HF_TOKEN" if self.name == "huggingface" else "CIVITAI_TOKEN"
+
+    @property
+    def where(self) -> str:
+        """The place in a sentence: ``HF_TOKEN``, or "the panel's HuggingFace token"."""
+        return f"the panel's {self.label} token" if self.in_panel else self.variable
+
+    @property
+    def held(self) -> str:
+        """The token in a sentence: "the token in HF_TOKEN" or "the … token saved in the panel"."""
+        if self.in_panel:
+            return f"the {self.label} token saved in the panel"
+        return f"the token in {self.variable}"
+
+    def set_to(self, what: str) -> str:
+        """The fix: "Set HF_TOKEN to WHAT", or "Save WHAT in the panel's Tokens section"."""
+        if self.in_panel:
+            return f"Save {what} in the panel's Tokens section ({self.label})"
+        return f"Set {self.variable} to {what}"
 
 
 class Tokens:
@@ -75,6 +118,10 @@ class Tokens:
 
     def civitai(self) -> str | None:
         return self.get("civitai")
+
+    def place(self, name: TokenName) -> TokenPlace:
+        """Where the token ``name`` was set (its source), for the sentences about it."""
+        return TokenPlace(name, self.sources.get(name))
 
     def masked(self) -> dict[str, dict[str, str | None]]:
         return {

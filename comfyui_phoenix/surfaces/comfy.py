@@ -260,7 +260,8 @@ def _wire_notices(app: Any) -> None:
         sent.add(data["id"])
         if data.get("state") == "done":
             app.service.layout.refresh(data["folder"])
-        notice = {k: data.get(k) for k in ("id", "ref", "relpath", "folder", "filename", "error")}
+        keys = ("id", "ref", "relpath", "folder", "filename", "error", "skipped")
+        notice = {k: data.get(k) for k in keys}
         PromptServer.instance.send_sync(_NOTICES[data["state"]], notice)
 
     app.service.events.add_listener(notify)

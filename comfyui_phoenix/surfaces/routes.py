@@ -15,7 +15,6 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlsplit
 
@@ -23,12 +22,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import BadRequestError, ForbiddenError, NotFoundError, PhoenixError, UnsafePathError
-from ..folders import MODEL_EXTENSIONS, MODEL_FOLDERS, normalize_folder
+from ..folders import MODEL_FOLDERS, is_model_name, normalize_folder
 from ..naming import contained_path
-from ..refs import parse_destination
+from ..refs import Destination, parse_destination
 from ..security.gate import AUTHENTICATED
 from ..security.redact import redact
 from ..security.secrets import TokenName, write_secret_file
+from ..sources.accounts import check_account
 from .deferred import ROUTES, register_more_routes
 from .keys import running
 from .model_meta import library_meta, plan_meta
@@ -51,6 +51,11 @@ class RefsBody(BaseModel):
 
     refs: list[str] = Field(min_length=1, max_length=MAX_REFS)
     folder: str | None = Field(default=None, max_length=256)
+    #: A folder chosen for one file of the plan, by the file's ``url`` (the panel's "Save to").
+    folders: dict[str, str] = Field(default_factory=dict, max_length=MAX_REFS)
+
+    def choices(self) -> dict[str, Destination]:
+        return {url: parse_destination(folder) for url, folder in self.folders.items()}
 
 
 class CleanupBody(BaseModel):
@@ -204,7 +209,9 @@ async def resolve(request: web.Request) -> web.Response:
     body = RefsBody.model_validate(await json_body(request))
     destination = parse_destination(body.folder) if body.folder else None
     service = phoenix(request).service
-    plan = await service.manager.plan_refs(body.refs, destination=destination)
+    plan = await service.manager.plan_refs(
+        body.refs, destination=destination, choices=body.choices()
+    )
     return web.json_response(plan_meta(plan.to_dict(), service.previews))
 
 
@@ -212,7 +219,9 @@ async def submit_downloads(request: web.Request) -> web.Response:
     body = RefsBody.model_validate(await json_body(request))
     destination = parse_destination(body.folder) if body.folder else None
     manager = phoenix(request).service.manager
-    jobs, plan = await manager.submit(body.refs, origin="panel", destination=destination)
+    jobs, plan = await manager.submit(
+        body.refs, origin="panel", destination=destination, choices=body.choices()
+    )
     body_out = {"jobs": [j.to_dict() for j in jobs], **plan.to_dict()}
     if jobs or not plan.problems:
         return web.json_response(body_out, status=202)
@@ -264,10 +273,11 @@ def _scan_models(service: Any) -> dict[str, list[dict[str, Any]]]:
             if not base.is_dir():
                 continue
             for path in sorted(base.rglob("*")):
-                if path.suffix.lower() not in MODEL_EXTENSIONS or not path.is_file():
-                    continue
                 rel = path.relative_to(base).as_posix()
                 record = records.get(f"{folder}/{rel}")
+                # A file Phoenix placed is listed whatever its name, so it can be deleted.
+                if not (is_model_name(path.name) or record) or not path.is_file():
+                    continue
                 stat = path.stat()
                 entries.append(
                     {
@@ -296,9 +306,10 @@ async def delete_model(request: web.Request) -> web.Response:
     rel = request.match_info["path"]
     if folder not in MODEL_FOLDERS:
         raise UnsafePathError(f"'{folder}' is not a ComfyUI model folder.")
-    if Path(rel).suffix.lower() not in MODEL_EXTENSIONS:
+    if not is_model_name(rel) and service.state.get_record(f"{folder}/{rel}") is None:
         raise UnsafePathError(
-            f"'{rel[:80]}' is not a model file.", hint="Only model files can be deleted here."
+            f"'{rel[:80]}' is not a model file.",
+            hint="Only model files, and files Phoenix placed, can be deleted here.",
         )
     for base in service.layout.search_dirs(folder):
         target = contained_path(base, *rel.split("/"))
@@ -355,6 +366,29 @@ async def run_cleanup(request: web.Request) -> web.Response:
     CleanupBody.model_validate(await json_body(request))
     report = await asyncio.to_thread(phoenix(request).run_cleanup)
     return web.json_response(report)
+
+
+# -- the downloads list and the tokens' accounts -----------------------------------------------
+async def clear_downloads(request: web.Request) -> web.Response:
+    """Forget the finished downloads, for every panel (a reload does not bring them back)."""
+    await json_body(request)  # JSON only, as every mutating route: no cross-site form post
+    ids = phoenix(request).service.manager.forget_finished()
+    return web.json_response({"cleared": ids})
+
+
+async def check_tokens(request: web.Request) -> web.Response:
+    """Ask each site whose account its saved token belongs to; null where none is set."""
+    require_trusted(request)
+    await json_body(request)
+    ctx = phoenix(request).service.manager.sources.ctx
+    names: tuple[TokenName, ...] = ("huggingface", "civitai")
+    checks = await asyncio.gather(*(check_account(ctx, name) for name in names))
+    return web.json_response(
+        {
+            name: check.to_dict() if check else None
+            for name, check in zip(names, checks, strict=True)
+        }
+    )
 
 
 #: Each route's handler by name (:data:`.deferred.ROUTES` says which path it serves).

@@ -1,8 +1,9 @@
 """A CivitAI-compatible API and a separate storage host with signed, expiring URLs.
 
-The API host answers ``/api/v1/models/{id}``, ``/api/v1/model-versions/{id}`` and
-``/api/download/models/{versionId}`` the way CivitAI does, and its search and lookup by
-hash (:mod:`.civitai_catalog`): reads need no token; a
+The API host answers ``/api/v1/models/{id}``, ``/api/v1/model-versions/{id}``,
+``/api/v1/me`` (whose key it is: 200 with the account, 401 ``{"error": "Unauthorized"}``
+for a missing or unknown key) and ``/api/download/models/{versionId}`` the way CivitAI
+does, and its search and lookup by hash (:mod:`.civitai_catalog`): reads need no token; a
 download that needs a login answers 401 JSON to programs and a redirect to the
 login page to browsers; early access answers 403 with a deadline; a download that
 is allowed answers 307 to a short-lived signed URL on the storage host.
@@ -135,6 +136,8 @@ class CivitaiServer:
 
     def __init__(self, *, tokens: tuple[str, ...] = (DEFAULT_TOKEN,), ttl: float = 60.0) -> None:
         self.tokens: set[str] = set(tokens)
+        #: The account name ``/api/v1/me`` answers for a key (a default otherwise).
+        self.usernames: dict[str, str] = {}
         self.early_access_tokens: set[str] = set()
         self.ttl = ttl
         self.storage_rate: float | None = None
@@ -276,6 +279,7 @@ class CivitaiServer:
         app.router.add_get("/api/v1/models/{id}", self.get_model)
         app.router.add_get("/api/v1/model-versions/by-hash/{hash}", partial(version_by_hash, self))
         app.router.add_get("/api/v1/model-versions/{id}", self.get_version)
+        app.router.add_get("/api/v1/me", self.me)
         app.router.add_get("/api/download/models/{id}", self.download)
         app.router.add_get("/login", self.login_page)
         return app
@@ -382,6 +386,25 @@ class CivitaiServer:
             ],
             "downloadUrl": f"{self.url}/api/download/models/{version.id}",
         }
+
+    async def me(self, request: web.Request) -> web.Response:
+        """The account behind an API key, as CivitAI's ``AuthedEndpoint`` answers it."""
+        token = self._token(request)
+        if token is None:
+            return web.json_response({"error": "Unauthorized"}, status=401)
+        return web.json_response(
+            {
+                "id": 4242,
+                "username": self.usernames.get(token, "phoenix-civitai"),
+                "tier": "free",
+                "status": "active",
+                "isMember": False,
+                "subscriptions": [],
+                "tokenScope": 15,
+                "buzzLimit": None,
+                "subject": {"type": "User", "id": 7},
+            }
+        )
 
     async def login_page(self, request: web.Request) -> web.Response:
         return web.Response(

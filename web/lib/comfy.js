@@ -1,7 +1,7 @@
 // The parts of ComfyUI's frontend Phoenix uses, each feature-detected so an older or newer
 // frontend degrades to "not offered" instead of an error.
 
-import { loaderFor, matchOption, modelName } from "./loaders.js";
+import { matchOption, modelName } from "./loaders.js";
 import { workflowJson } from "./workflow.js";
 
 const SEVERITY_METHODS = { success: "success", info: "info", warn: "warning", error: "error" };
@@ -52,30 +52,53 @@ export function createHost(app, api, { win = globalThis } = {}) {
     return typeof win.LiteGraph?.createNode === "function" && typeof app?.graph?.add === "function";
   }
 
+  // The node made for each group of files that share one (FLUX's two text encoders).
+  const groupNodes = new Map();
+
   /**
-   * Add the core loader for a finished job to the canvas with its file selected.
-   * @returns {{ok: boolean, reason?: string, type?: string}}
+   * Add the loader a finished job's plan names to the canvas, its file selected. Files that
+   * share one node (a group) go into the same node; a new node never covers another.
+   * @param {object} job A finished job; `job.loader` says which node loads it.
+   * @param {object[]} jobs Every job, to find the rest of the job's group.
+   * @returns {Promise<{ok: boolean, reason?: string, type?: string, names?: string[], waiting?: string[], reused?: boolean}>}
    */
-  async function addLoaderNode(job) {
-    const loader = loaderFor(job.folder);
-    if (!loader) return { ok: false, reason: `No core loader node loads ${job.folder}.` };
+  async function addLoaderNode(job, jobs = []) {
+    const loader = job.loader;
+    if (!loader) return { ok: false, reason: `No ComfyUI loader node loads ${job.filename}.` };
     if (!canAddNodes()) return { ok: false, reason: "This ComfyUI does not let extensions add nodes." };
-    const node = win.LiteGraph.createNode(loader.type);
-    if (!node) return { ok: false, reason: `This ComfyUI has no ${loader.type} node.` };
-    node.pos = visibleCenter(app);
-    app.graph.add(node);
-    const widget = node.widgets?.find((w) => w.name === loader.widget);
-    if (widget) {
-      const name = modelName(job);
-      if (!matchOption(widget.options?.values, name) && typeof app.refreshComboInNodes === "function") {
-        await app.refreshComboInNodes();
-      }
-      widget.value = matchOption(widget.options?.values, name) ?? name;
-      widget.callback?.(widget.value);
+    const group = loader.group ? jobs.filter((j) => j.loader?.group === loader.group) : [job];
+    group.sort((a, b) => a.loader.input.localeCompare(b.loader.input)); // clip_name1 first
+    const ready = group.filter((j) => j.state === "done");
+    let node = loader.group ? groupNodes.get(loader.group) : null;
+    const reused = Boolean(node && graphNodes(app.graph).includes(node));
+    if (!reused) {
+      node = win.LiteGraph.createNode(loader.node);
+      if (!node) return { ok: false, reason: `This ComfyUI has no ${loader.node} node.` };
+      node.pos = freeSpot(app.graph, node, visibleCenter(app), win.LiteGraph);
+      app.graph.add(node);
+      if (loader.group) groupNodes.set(loader.group, node);
     }
+    for (const [name, value] of Object.entries(loader.options ?? {})) await setWidget(node, name, value);
+    for (const member of ready) await setWidget(node, member.loader.input, modelName(member));
     app.canvas?.selectNode?.(node);
     app.graph.setDirtyCanvas?.(true, true);
-    return { ok: true, type: loader.type };
+    return {
+      ok: true,
+      type: loader.node,
+      names: ready.map((j) => j.filename),
+      waiting: group.filter((j) => j.state !== "done").map((j) => j.filename),
+      reused,
+    };
+  }
+
+  async function setWidget(node, name, value) {
+    const widget = node.widgets?.find((w) => w.name === name);
+    if (!widget) return;
+    if (!matchOption(widget.options?.values, value) && typeof app.refreshComboInNodes === "function") {
+      await app.refreshComboInNodes();
+    }
+    widget.value = matchOption(widget.options?.values, value) ?? value;
+    widget.callback?.(widget.value);
   }
 
   // The top-level `models` of the workflow last loaded, as ComfyUI handed it to extensions.
@@ -140,6 +163,46 @@ export function createHost(app, api, { win = globalThis } = {}) {
     setting,
     onJobNotices,
   };
+}
+
+function graphNodes(graph) {
+  return graph?.nodes ?? graph?._nodes ?? [];
+}
+
+const GAP = 20;
+
+/**
+ * The first place at or below `start` where `node` covers no other node (its title bar
+ * included), so nodes added one after another sit side by side, not on one spot.
+ */
+export function freeSpot(graph, node, start, liteGraph = {}) {
+  const title = liteGraph.NODE_TITLE_HEIGHT ?? 30;
+  const [width, height] = sizeOf(node);
+  const boxes = graphNodes(graph)
+    .filter((other) => other !== node && isPair(other.pos))
+    .map((other) => {
+      const [w, h] = sizeOf(other);
+      return [other.pos[0], other.pos[1] - title, w, h + title];
+    });
+  let [x, y] = start;
+  for (let tries = 0; tries < 200; tries += 1) {
+    const box = [x, y - title, width, height + title];
+    const hit = boxes.find((b) => box[0] < b[0] + b[2] && b[0] < box[0] + box[2] && box[1] < b[1] + b[3] && b[1] < box[1] + box[3]);
+    if (!hit) break;
+    y = hit[1] + hit[3] + title + GAP;
+  }
+  return [Math.round(x), Math.round(y)];
+}
+
+// LiteGraph keeps positions and sizes in Float32Arrays, newer frontends in views of its
+// layout store: anything indexable with two numbers.
+function isPair(value) {
+  return value != null && Number.isFinite(Number(value[0])) && Number.isFinite(Number(value[1]));
+}
+
+function sizeOf(node) {
+  const size = node?.size;
+  return isPair(size) ? [Number(size[0]) || 300, Number(size[1]) || 100] : [300, 100];
 }
 
 function visibleCenter(app) {

@@ -5,7 +5,7 @@
 // class reconnects itself. The first event of each connection is a complete snapshot,
 // so nothing is lost across a reconnect.
 
-export const EVENT_KINDS = ["snapshot", "job", "status", "preload", "lookup"];
+export const EVENT_KINDS = ["snapshot", "job", "status", "preload", "lookup", "forgotten"];
 
 export class EventStream {
   /**

@@ -1,6 +1,13 @@
-// Which core ComfyUI loader node loads a file from each model folder, and by which widget.
+// How a finished job's file is named in a loader's list. Which loader node loads a file is
+// the plan's word (`job.loader`: node type, input, other inputs, the group of files that
+// share one node), decided on the server from the folder and what the source knows.
 
-export const LOADERS = {
+/**
+ * The core loader of each model folder, for a Library file dragged onto the canvas (a
+ * finished job's loader comes with the job). The same table as the server's
+ * `FOLDER_LOADERS` (comfyui_phoenix/loaders.py); tests/test_loaders_table.py keeps them equal.
+ */
+export const FOLDER_LOADERS = {
   checkpoints: { type: "CheckpointLoaderSimple", widget: "ckpt_name" },
   diffusion_models: { type: "UNETLoader", widget: "unet_name" },
   loras: { type: "LoraLoader", widget: "lora_name" },
@@ -17,9 +24,9 @@ export const LOADERS = {
   audio_encoders: { type: "AudioEncoderLoader", widget: "audio_encoder_name" },
 };
 
-/** The loader for a finished job's folder, or null (embeddings go in prompts, not loaders). */
+/** The loader for a model folder, or null (embeddings go in prompts, not loaders). */
 export function loaderFor(folder) {
-  return LOADERS[folder] ?? null;
+  return FOLDER_LOADERS[folder] ?? null;
 }
 
 /** The name ComfyUI lists a file under in its folder: `subfolder/filename`. */
@@ -30,6 +37,6 @@ export function modelName(job) {
 /** Find `name` among a combo's options, tolerating Windows separators. */
 export function matchOption(values, name) {
   if (!Array.isArray(values)) return null;
-  const wanted = name.replaceAll("\\", "/");
+  const wanted = String(name).replaceAll("\\", "/");
   return values.find((v) => typeof v === "string" && v.replaceAll("\\", "/") === wanted) ?? null;
 }

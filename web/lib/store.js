@@ -42,14 +42,18 @@ export class PhoenixStore {
     this.library = null;
     this.libraryError = null;
     this.tokens = null;
+    /** What each site said of its saved token: {huggingface, civitai}, each {ok, account|detail}. */
+    this.tokenChecks = {};
     // What the user was doing, so a reopened tab looks the same.
     this.ui = {
       open: new Set(["add", "downloads", "workflow", "status"]),
       reference: "",
       plan: null,
       planError: null,
-      folder: "",
+      /** "Save to" chosen for one file of the plan, by the file's url. */
+      choices: {},
       filter: "",
+      showOlder: false,
     };
   }
 
@@ -150,6 +154,14 @@ export class PhoenixStore {
     else if (kind === "status") this.#setStatus(data);
     else if (kind === "preload") this.#setPreload(data);
     else if (kind === "lookup") this.emit("lookup", (this.lookup = data));
+    else if (kind === "forgotten") this.#forget(data.ids ?? []);
+  }
+
+  /** Finished jobs the server no longer lists (cleared, or fallen off the end of the list). */
+  #forget(ids) {
+    let changed = false;
+    for (const id of ids) changed = this.jobs.delete(id) || changed;
+    if (changed) this.emit("jobs", this.jobs);
   }
 
   #applySnapshot(data) {
@@ -193,6 +205,8 @@ export class PhoenixStore {
     const key = `${job.id}:${state}`;
     if (this.notified.has(key)) return;
     this.notified.add(key);
+    // A file that was already here (a node run asking again) is no news.
+    if (state === "done" && (job.skipped ?? this.jobs.get(job.id)?.skipped)) return;
     const name = job.relpath || job.filename || job.ref || "A model";
     if (state === "done") {
       this.host.toast("success", "Download finished", `${name} is ready.`);
@@ -251,17 +265,31 @@ export class PhoenixStore {
 
   setTokens(masked) {
     this.tokens = masked;
+    for (const name of Object.keys(this.tokenChecks)) if (!masked?.[name]?.value) delete this.tokenChecks[name];
     this.emit("tokens", masked);
+  }
+
+  /** Ask each site whose account its saved token belongs to. */
+  async checkTokens() {
+    this.tokenChecks = (await this.client.post("/tokens/check", {})) ?? {};
+    this.emit("tokens", this.tokens);
+    return this.tokenChecks;
   }
 
   // -- actions -----------------------------------------------------------------------------
   /** Queue downloads; job answers go into the list at once (events follow). */
-  async submit(refs, folder) {
+  async submit(refs, choices = {}) {
     const body = { refs };
-    if (folder) body.folder = folder;
+    if (Object.keys(choices).length) body.folders = choices;
     const answer = await this.client.post("/downloads", body);
     for (const job of answer.jobs ?? []) this.applyJob(job);
     return answer;
+  }
+
+  /** Forget the finished downloads on the server, so they stay cleared after a reload. */
+  async clearFinished() {
+    const answer = await this.client.post("/downloads/clear", {});
+    this.#forget(answer?.cleared ?? []);
   }
 
   async control(jobId, action) {

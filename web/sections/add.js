@@ -1,5 +1,7 @@
 // Add: paste any reference, see the plan (files, sizes, destination, present or not,
-// problems), optionally choose another folder, then download.
+// problems), choose another folder for any one file, then download. The choice belongs to
+// the file: the other files of a plan (FLUX's transformer, VAE and encoders) keep theirs,
+// and the plan says when a choice takes a file out of where its loader looks.
 
 import { badge, button, h, problem, replaceChildren } from "../lib/dom.js";
 import { formatBytes } from "../lib/format.js";
@@ -16,7 +18,6 @@ export function splitRefs(text) {
 function mount(body, { store, scope, uid }) {
   const ui = store.ui;
   const inputId = `${uid}-ref`;
-  const folderId = `${uid}-folder`;
   const input = h("input", {
     id: inputId,
     type: "text",
@@ -27,7 +28,6 @@ function mount(body, { store, scope, uid }) {
     spellcheck: false,
   });
   const check = h("button", { type: "submit", className: "phx-button phx-button--primary", text: "Check" });
-  const folder = h("select", { id: folderId, className: "phx-select" });
   const planBox = h("div", { className: "phx-plan", attrs: { "aria-live": "polite" } });
   const message = h("div", { className: "phx-note", attrs: { role: "status" } });
 
@@ -36,28 +36,12 @@ function mount(body, { store, scope, uid }) {
     { className: "phx-add", attrs: { novalidate: true } },
     h("label", { className: "phx-label", htmlFor: inputId, text: "Reference" }),
     h("div", { className: "phx-row" }, input, check),
-    h(
-      "div",
-      { className: "phx-row phx-row--folder" },
-      h("label", { className: "phx-label phx-label--inline", htmlFor: folderId, text: "Save to" }),
-      folder,
-    ),
     planBox,
     message,
   );
   body.append(form);
-
-  const fillFolders = () => {
-    const folders = store.capabilities?.folders ?? [];
-    replaceChildren(
-      folder,
-      h("option", { value: "", text: "Automatic" }),
-      folders.map((name) => h("option", { value: name, text: name })),
-    );
-    folder.value = folders.includes(ui.folder) ? ui.folder : "";
-  };
-  fillFolders();
-  scope.subscribe(store, "capabilities", fillFolders);
+  // The folder each file of the plan would get without a choice, to offer it back.
+  const suggested = new Map();
 
   async function resolve() {
     const refs = splitRefs(input.value);
@@ -69,10 +53,14 @@ function mount(body, { store, scope, uid }) {
       input.focus();
       return;
     }
+    if (ui.plan?.refs?.join(" ") !== refs.join(" ")) {
+      ui.choices = {};
+      suggested.clear();
+    }
     planBox.setAttribute("aria-busy", "true");
     replaceChildren(planBox, h("div", { className: "phx-note", text: "Checking…" }));
     try {
-      ui.plan = await store.client.post("/resolve", withFolder({ refs }, ui.folder));
+      ui.plan = await store.client.post("/resolve", withChoices({ refs }, ui.choices));
       ui.plan.refs = refs;
       ui.planError = null;
     } catch (err) {
@@ -88,11 +76,12 @@ function mount(body, { store, scope, uid }) {
     const plan = ui.plan;
     if (!plan) return;
     try {
-      const answer = await store.submit(plan.refs, ui.folder || undefined);
+      const answer = await store.submit(plan.refs, ui.choices);
       const queued = (answer.jobs ?? []).filter((j) => !j.skipped).length;
       const present = (answer.jobs ?? []).length - queued;
       message.textContent = queuedText(queued, present);
       ui.plan = null;
+      ui.choices = {};
       ui.reference = input.value = "";
       showPlan();
       for (const p of answer.problems ?? []) planBox.append(problem(p, { ref: p.ref }));
@@ -104,6 +93,15 @@ function mount(body, { store, scope, uid }) {
     }
   }
 
+  /** The user picked a folder for one file: only that file moves. Focus stays on its choice. */
+  async function choose(file, folder) {
+    if (folder === suggested.get(file.url)) delete ui.choices[file.url];
+    else ui.choices[file.url] = folder;
+    await resolve();
+    const again = [...planBox.querySelectorAll("select")].find((s) => s.dataset.url === file.url);
+    again?.focus();
+  }
+
   function showPlan() {
     replaceChildren(planBox);
     if (ui.planError) planBox.append(problem(ui.planError));
@@ -111,8 +109,10 @@ function mount(body, { store, scope, uid }) {
     if (!plan) return;
     for (const p of plan.problems ?? []) planBox.append(problem(p, { ref: p.ref }));
     const files = plan.files ?? [];
+    for (const file of files) if (!(file.url in ui.choices)) suggested.set(file.url, file.folder);
     if (files.length) {
-      planBox.append(h("ul", { className: "phx-list phx-plan__files" }, files.map((f) => planFile(f, store.client))));
+      const rows = files.map((file, index) => planFile(file, `${uid}-save-${index}`));
+      planBox.append(h("ul", { className: "phx-list phx-plan__files" }, rows));
       const missing = files.filter((f) => !f.present);
       planBox.append(
         h("div", { className: "phx-plan__total", text: totalText(files.length, missing.length, plan.missing_bytes) }),
@@ -135,6 +135,44 @@ function mount(body, { store, scope, uid }) {
   }
   scope.subscribe(store, "add:check", checkRef);
 
+  function planFile(file, selectId) {
+    const where = file.relpath || [file.folder, file.subfolder, file.filename].filter(Boolean).join("/");
+    const folders = store.capabilities?.folders ?? [];
+    const auto = suggested.get(file.url) ?? file.folder;
+    const select = h(
+      "select",
+      { id: selectId, className: "phx-select", dataset: { url: file.url } },
+      [...new Set([file.folder, ...folders])].sort().map((name) =>
+        h("option", { value: name, text: name === auto ? `${name} (auto)` : name }),
+      ),
+    );
+    select.value = file.folder;
+    scope.listen(select, "change", () => {
+      select.disabled = true;
+      choose(file, select.value);
+    });
+    return h(
+      "li",
+      { className: "phx-item", dataset: { url: file.url } },
+      h(
+        "div",
+        { className: "phx-item__top" },
+        h("span", { className: "phx-item__name", text: file.filename, title: file.url }),
+        file.present ? badge("present", "ok") : badge(formatBytes(file.size), "new"),
+      ),
+      h("div", { className: "phx-item__sub", text: `→ ${where}` }),
+      file.folder_reason ? h("div", { className: "phx-item__why", text: file.folder_reason }) : null,
+      describeModel(file.describes, store.client, { name: file.filename }),
+      file.warning ? h("div", { className: "phx-item__warn", attrs: { role: "alert" }, text: file.warning }) : null,
+      h(
+        "div",
+        { className: "phx-row phx-row--folder" },
+        h("label", { className: "phx-label phx-label--inline", htmlFor: selectId, text: "Save to" }),
+        select,
+      ),
+    );
+  }
+
   scope.listen(form, "submit", (event) => {
     event.preventDefault();
     check.disabled = true;
@@ -145,32 +183,12 @@ function mount(body, { store, scope, uid }) {
   scope.listen(input, "input", () => {
     ui.reference = input.value;
   });
-  scope.listen(folder, "change", () => {
-    ui.folder = folder.value;
-    if (ui.plan) resolve();
-  });
+  scope.subscribe(store, "capabilities", showPlan);
   showPlan();
 }
 
-function withFolder(body, folder) {
-  return folder ? { ...body, folder } : body;
-}
-
-function planFile(file, client) {
-  const where = file.relpath || [file.folder, file.subfolder, file.filename].filter(Boolean).join("/");
-  return h(
-    "li",
-    { className: "phx-item" },
-    h(
-      "div",
-      { className: "phx-item__top" },
-      h("span", { className: "phx-item__name", text: file.filename, title: file.url }),
-      file.present ? badge("present", "ok") : badge(formatBytes(file.size), "new"),
-    ),
-    h("div", { className: "phx-item__sub", text: `→ ${where}` }),
-    file.folder_reason ? h("div", { className: "phx-item__why", text: file.folder_reason }) : null,
-    describeModel(file.describes, client, { name: file.filename }),
-  );
+function withChoices(body, choices) {
+  return Object.keys(choices).length ? { ...body, folders: choices } : body;
 }
 
 function totalText(count, missing, bytes) {

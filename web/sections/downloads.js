@@ -1,12 +1,16 @@
-// Downloads: the live list. Rows are updated in place, so a focused button keeps focus
-// while progress events stream in.
+// Downloads: the live list, newest first. Rows are updated in place, so a focused button
+// keeps focus while progress events stream in. The server keeps one row per file (a file
+// asked for again is the same row) and forgets what "Clear finished" clears; the panel
+// shows the newest finished rows and folds the older ones behind a button.
 
 import { badge, button, h, problem, progressBar, replaceChildren, setProgress } from "../lib/dom.js";
 import { formatBytes, formatDuration, formatPercent, formatSpeed, jobFraction } from "../lib/format.js";
-import { loaderFor } from "../lib/loaders.js";
 import { isActive } from "../lib/store.js";
 
 export const downloadsSection = { id: "downloads", title: "Downloads", mount };
+
+/** Finished rows shown before "Show older". */
+export const FINISHED_SHOWN = 20;
 
 const STATE_LABELS = {
   queued: "queued",
@@ -23,16 +27,28 @@ function mount(body, { store, host, scope }) {
   const summary = h("div", { className: "phx-note phx-downloads__summary" });
   const list = h("ul", { className: "phx-list phx-jobs", attrs: { "aria-label": "Downloads" } });
   const empty = h("div", { className: "phx-empty", text: "No downloads yet. Check a reference above to add one." });
-  const clear = button("Clear finished", () => {
-    for (const job of store.jobs.values()) if (!isActive(job)) store.ui.hidden.add(job.id);
-    render();
+  const note = h("div", { className: "phx-note", attrs: { role: "status" } });
+  const clear = button("Clear finished", async () => {
+    note.textContent = "";
+    try {
+      await store.clearFinished();
+    } catch (err) {
+      replaceChildren(note, problem(err));
+    }
   }, { kind: "quiet", className: "phx-clear" });
-  body.append(h("div", { className: "phx-row phx-row--between" }, summary, clear), list, empty);
-  store.ui.hidden ??= new Set();
+  const older = button("", () => {
+    store.ui.showOlder = !store.ui.showOlder;
+    render();
+  }, { kind: "quiet", className: "phx-older" });
+  body.append(h("div", { className: "phx-row phx-row--between" }, summary, clear), note, list, older, empty);
   const rows = new Map();
 
   function render() {
-    const jobs = [...store.jobs.values()].filter((j) => !store.ui.hidden.has(j.id)).reverse();
+    const all = [...store.jobs.values()].sort((a, b) => newest(b) - newest(a));
+    const finished = all.filter((j) => !isActive(j));
+    const hiddenCount = store.ui.showOlder ? 0 : Math.max(0, finished.length - FINISHED_SHOWN);
+    const hidden = new Set(finished.slice(finished.length - hiddenCount).map((j) => j.id));
+    const jobs = all.filter((j) => !hidden.has(j.id));
     const keep = new Set(jobs.map((j) => j.id));
     for (const [id, row] of rows) {
       if (!keep.has(id)) {
@@ -53,13 +69,22 @@ function mount(body, { store, host, scope }) {
       if (expected !== row.element) list.insertBefore(row.element, expected);
       previous = row.element;
     }
-    empty.hidden = jobs.length > 0;
-    clear.hidden = !jobs.some((j) => !isActive(j));
+    empty.hidden = all.length > 0;
+    clear.hidden = finished.length === 0;
+    const olderCount = Math.max(0, finished.length - FINISHED_SHOWN);
+    older.hidden = olderCount === 0;
+    older.querySelector("span")?.remove();
+    older.append(h("span", { text: store.ui.showOlder ? "Show fewer" : `Show ${olderCount} older` }));
     summary.textContent = summaryText(jobs);
   }
 
   render();
   scope.subscribe(store, "jobs", render);
+}
+
+/** When a job was last asked for (a file asked for again moves to the top). */
+function newest(job) {
+  return job.asked ?? job.created ?? 0;
 }
 
 function summaryText(jobs) {
@@ -109,8 +134,8 @@ function jobRow(initial, { store, host }) {
   };
 
   const addNode = async () => {
-    const result = await host.addLoaderNode(job);
-    note.textContent = result.ok ? `Added a ${result.type} node to the canvas.` : result.reason;
+    const result = await host.addLoaderNode(job, [...store.jobs.values()]);
+    note.textContent = result.ok ? loaderNote(result) : result.reason;
   };
 
   function buttonsFor() {
@@ -127,11 +152,11 @@ function jobRow(initial, { store, host }) {
     if (job.state === "failed" || job.state === "cancelled") {
       out.push(button("Retry", control("retry"), { icon: "pi-refresh", title: `Retry ${job.filename}` }));
     }
-    if (job.state === "done" && loaderFor(job.folder) && host.canAddNodes()) {
+    if (job.state === "done" && job.loader && host.canAddNodes()) {
       out.push(
         button("Add loader node", addNode, {
           icon: "pi-plus",
-          title: `Add loader node: ${loaderFor(job.folder).type} with ${job.filename}`,
+          title: `Add loader node: ${job.loader.node} with ${job.filename}`,
         }),
       );
     }
@@ -176,4 +201,10 @@ function metaText(job, fraction) {
     if (job.eta !== null && job.eta !== undefined) parts.push(`${formatDuration(job.eta)} left`);
   }
   return parts.join(" · ");
+}
+
+function loaderNote({ type, names, reused, waiting }) {
+  const what = `${type} with ${names.join(" and ")}`;
+  const verb = reused ? `The ${what} is on the canvas` : `Added a ${what} to the canvas`;
+  return waiting.length ? `${verb}; ${waiting.join(" and ")} will join it once downloaded.` : `${verb}.`;
 }

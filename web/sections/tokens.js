@@ -1,5 +1,7 @@
-// Tokens: set or replace the HuggingFace and CivitAI tokens. The server only ever shows them
-// masked; what the user types is sent once and cleared from the input.
+// Tokens: set or replace the HuggingFace and CivitAI tokens, and see whose account each
+// belongs to. The server only ever shows them masked; what the user types is sent once and
+// cleared from the input. A saved token is checked against its site at once (HuggingFace's
+// whoami, CivitAI's key check), and again on "Check tokens".
 
 import { button, h, problem, replaceChildren } from "../lib/dom.js";
 
@@ -13,15 +15,30 @@ const TOKENS = [
 function mount(body, { store, scope, details, uid }) {
   const message = h("div", { attrs: { role: "status" } });
   const rows = TOKENS.map((spec) => tokenRow(spec));
+  const checkAll = button("Check tokens", () => check(), {
+    kind: "quiet",
+    icon: "pi-verified",
+    title: "Ask HuggingFace and CivitAI whose accounts the tokens belong to",
+  });
   body.append(
     h("p", { className: "phx-note", text: "Kept in memory and in a file only this machine's user can read; never shown again in full." }),
     ...rows.map((r) => r.element),
+    h("div", { className: "phx-row" }, checkAll),
     message,
   );
+
+  async function check() {
+    try {
+      await store.checkTokens();
+    } catch (err) {
+      replaceChildren(message, problem(err));
+    }
+  }
 
   function tokenRow({ name, label, help }) {
     const id = `${uid}-token-${name}`;
     const current = h("span", { className: "phx-token__current" });
+    const account = h("div", { className: "phx-token__account", attrs: { role: "status" } });
     const input = h("input", {
       id,
       type: "password",
@@ -37,6 +54,7 @@ function mount(body, { store, scope, details, uid }) {
       { className: "phx-token", dataset: { token: name } },
       h("div", { className: "phx-row phx-row--between" }, h("label", { className: "phx-label", htmlFor: id, text: label }), current),
       h("div", { className: "phx-row" }, input, save),
+      account,
       h("div", { className: "phx-row phx-row--between" }, h("span", { className: "phx-note", text: help }), remove),
     );
 
@@ -47,8 +65,13 @@ function mount(body, { store, scope, details, uid }) {
         message.textContent = value ? `${label} token saved.` : `${label} token removed.`;
       } catch (err) {
         replaceChildren(message, problem(err));
+        return;
       } finally {
         input.value = "";
+      }
+      if (value) {
+        replaceChildren(account, h("span", { className: "phx-note", text: `Asking ${label} whose token this is…` }));
+        await check();
       }
     }
 
@@ -71,11 +94,19 @@ function mount(body, { store, scope, details, uid }) {
       current.textContent = entry?.value ? `${entry.value}${entry.source ? ` (${entry.source})` : ""}` : "not set";
       current.classList.toggle("phx-token__current--unset", !entry?.value);
       remove.hidden = entry?.source !== "panel";
+      const result = store.tokenChecks?.[name];
+      if (!entry?.value || !result) replaceChildren(account);
+      else if (result.ok) {
+        replaceChildren(account, h("span", { className: "phx-token__ok", text: `✓ ${label} account: ${result.account}` }));
+      } else replaceChildren(account, problem(result));
     }
     return { element: form, show };
   }
 
-  const show = (tokens) => rows.forEach((r) => r.show(tokens));
+  const show = (tokens) => {
+    rows.forEach((r) => r.show(tokens));
+    checkAll.hidden = !TOKENS.some(({ name }) => tokens?.[name]?.value);
+  };
   show(store.tokens);
   scope.subscribe(store, "tokens", show);
   const load = () => {

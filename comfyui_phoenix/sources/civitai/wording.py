@@ -131,9 +131,15 @@ class CivitaiWording(Wording):
         """CivitAI wants a (valid) token; also said when it sends its login page."""
         account = f"{self.base}/user/account"
         if self.has_token:
+            place = self.tokens.place("civitai")
+            hint = (
+                f"{place.set_to(f'a new key from {account}')}, then retry."
+                if place.in_panel
+                else f"Check CIVITAI_TOKEN: create a new key at {account} and retry."
+            )
             return AuthError(
-                f"CivitAI did not accept the token for {self.subject}.",
-                hint=f"Check CIVITAI_TOKEN: create a new key at {account} and retry.",
+                f"CivitAI did not accept {place.held} for {self.subject}.",
+                hint=hint,
                 status=status,
                 url=redact_url(url),
             )

@@ -42,7 +42,7 @@ async def flux_candidates(hub: Hub, api: HfApi, ref: HFRef, flux: FluxPlan) -> l
         if item.pin.revision in (None, repo.commit):
             check_pin(repo, entry, item.pin)
         placement = Placement(item.folder, item.reason)
-        candidates.append(Candidate(repo, entry, placement, role=item.role))
+        candidates.append(Candidate(repo, entry, placement, role=item.role, loader=item.loader))
     return candidates
 
 

@@ -80,6 +80,7 @@ class Hub:
             has_token=bool(self._ctx.tokens.hf()),
             path=path,
             revision=revision,
+            token_source=self._ctx.tokens.sources.get("huggingface"),
         )
 
     async def call(self, asked: Asked, request: Callable[[], T]) -> T:

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from huggingface_hub.hf_api import RepoFile
 
@@ -49,6 +50,8 @@ class Candidate:
     subfolder: str = ""
     #: What the file is in a FLUX plan (``transformer``, ``vae``, …), for loaders to pick by.
     role: str | None = None
+    #: The core loader node that reads it, where the plan knows (``meta["loader"]``).
+    loader: dict[str, Any] | None = None
 
 
 def patterns(value: Sequence[str] | str | None) -> list[str]:

@@ -180,6 +180,7 @@ class HuggingFaceSource:
                 "path": entry.path,
                 "gated": repo.gated,
                 **({"role": candidate.role} if candidate.role else {}),
+                **({"loader": candidate.loader} if candidate.loader else {}),
             },
         )
 

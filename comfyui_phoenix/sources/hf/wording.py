@@ -29,6 +29,7 @@ from huggingface_hub.errors import (
 from ...errors import AuthError, GatedError, NotFoundError, PhoenixError, TransientError
 from ...net.answers import PLAIN, Answer, Wording, unreachable
 from ...net.redirects import same_origin
+from ...security.secrets import TokenPlace
 
 #: huggingface_hub's network failures (refused connection, timeout, reset), in every line.
 HUB_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
@@ -54,10 +55,16 @@ class Asked:
     has_token: bool
     path: str | None = None
     revision: str | None = None
+    #: Where the token was set (``panel``, ``environment``…), so the advice names that place.
+    token_source: str | None = None
 
     @property
     def page(self) -> str:
         return f"{self.endpoint}/{self.repo_id}"
+
+    @property
+    def token(self) -> TokenPlace:
+        return TokenPlace("huggingface", self.token_source)
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,8 @@ class HubWording(Wording):
                 **where,
             )
         hint = (
-            "Check the spelling, and that the account behind HF_TOKEN can read it if it is private."
+            f"Check the spelling, and that the account behind {asked.token.where} can read it "
+            "if it is private."
             if asked.has_token
             else "Check the spelling. If the repository is private, set HF_TOKEN to a token that can read it."
         )
@@ -129,7 +137,8 @@ class HubWording(Wording):
                 **self._where(answer),
             )
         return GatedError(
-            f"The HuggingFace account behind HF_TOKEN has no access to {asked.repo_id} yet.",
+            f"The HuggingFace account behind {asked.token.where} has no access to "
+            f"{asked.repo_id} yet.",
             hint=f"Accept the licence at {licence}, then retry.",
             licence_url=licence,
             **self._where(answer),
@@ -140,8 +149,8 @@ class HubWording(Wording):
         tokens_page = f"{asked.endpoint}/settings/tokens"
         if asked.has_token:
             return AuthError(
-                "HuggingFace refused the token in HF_TOKEN.",
-                hint=f"Set HF_TOKEN to a valid read token from {tokens_page}, then retry.",
+                f"HuggingFace refused {asked.token.held}.",
+                hint=f"{asked.token.set_to(f'a valid read token from {tokens_page}')}, then retry.",
                 **self._where(answer),
             )
         return AuthError(
@@ -151,8 +160,9 @@ class HubWording(Wording):
         )
 
     def forbidden(self, answer: Answer) -> PhoenixError:
+        held = self.asked.token.held
         return AuthError(
-            f"The token in HF_TOKEN may not read {self.asked.repo_id}.",
+            f"{held[0].upper()}{held[1:]} may not read {self.asked.repo_id}.",
             hint=(
                 "Use a token with read access; a fine-grained token needs "
                 "'Read access to contents of all public gated repos you can access'."

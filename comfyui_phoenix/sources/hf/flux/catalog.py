@@ -11,10 +11,10 @@ the file and the entry.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -39,6 +39,8 @@ class RoleSpec(_Strict):
     folder: str
     loader: str
     what: str
+    #: The core loader node, for the panel's "Add loader node" (sources' ``meta["loader"]``).
+    node: dict[str, Any] = Field(default_factory=dict)
 
 
 class RepoSpec(_Strict):
@@ -108,6 +110,7 @@ class Part:
     loader: str
     what: str
     variants: dict[Variant, Pin]
+    node: dict[str, Any] = field(default_factory=dict)
 
     @property
     def single(self) -> Pin | None:
@@ -197,7 +200,7 @@ def _member(spec: CatalogSpec, member: MemberSpec, where: str) -> Member:
         variants = {
             v: _pin(spec, name, f"{member.key}.{part.role}", where) for v, name in names.items()
         }
-        parts.append(Part(part.role, role.folder, role.loader, role.what, variants))
+        parts.append(Part(part.role, role.folder, role.loader, role.what, variants, role.node))
     return Member(
         member.key,
         member.name,

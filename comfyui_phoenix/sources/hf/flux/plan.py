@@ -9,7 +9,8 @@ never the diffusers-format copies the official repositories also hold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ....refs import Destination, HFRef
 from ....status.gpu_facts import GpuFacts
@@ -26,6 +27,8 @@ class FluxFile:
     role: Role
     pin: Pin
     reason: str
+    #: The core loader node that reads it (``meta["loader"]``).
+    loader: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def flux_plan(
             _, pin, note = pick(part, choice, member.name)
         destination = Destination(part.folder)
         ref = HFRef(pin.repo, pin.path, revision=pin.revision, destination=destination)
-        files.append(FluxFile(ref, part.folder, part.role, pin, _reason(member, part, note)))
+        reason = _reason(member, part, note)
+        files.append(FluxFile(ref, part.folder, part.role, pin, reason, dict(part.node)))
     return FluxPlan(member, files)
 
 

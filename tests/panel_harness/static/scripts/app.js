@@ -22,23 +22,34 @@ const NODE_WIDGETS = {
   VAELoader: ["vae_name"],
   CLIPLoader: ["clip_name", "type"],
   StyleModelLoader: ["style_model_name"],
+  DualCLIPLoader: ["clip_name1", "clip_name2", "type"],
 };
+const TITLE_HEIGHT = 30;
+const WIDGET_HEIGHT = 24;
 
 let nextNodeId = 1;
 function createNode(type) {
   const names = NODE_WIDGETS[type];
   if (!names) return null;
-  return {
+  const node = {
     id: nextNodeId++,
     type,
     title: type,
-    pos: [0, 0],
-    size: [300, 100],
+    // As LiteGraph: a new node is sized from its widgets (the title bar sits above pos).
+    size: new Float32Array([315, 10 + WIDGET_HEIGHT * names.length]),
     properties: {},
     widgets: names.map((name) => ({ name, value: "", options: { values: harness.comboValues?.[name] ?? [] } })),
   };
+  // As LiteGraph: pos is a Float32Array that assigning copies into.
+  const pos = new Float32Array(2);
+  Object.defineProperty(node, "pos", {
+    enumerable: true,
+    get: () => pos,
+    set: (value) => pos.set([value[0], value[1]]),
+  });
+  return node;
 }
-window.LiteGraph = { createNode };
+window.LiteGraph = { createNode, NODE_TITLE_HEIGHT: TITLE_HEIGHT };
 
 const graph = {
   nodes: [],
