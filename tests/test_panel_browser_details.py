@@ -19,13 +19,10 @@ from peers.browser import needs_chromium
 from peers.civitai import DEFAULT_TOKEN, CivitaiServer
 from peers.comfyui import COMFYUI_DIR, COMFYUI_PYTHON, ComfyUI, frontend_root, needs_comfyui
 from peers.files import FileServer
+from peers.flux_repos import add_flux_family
 from peers.hf import HFServer
 from peers.models import (
-    CLIP_L,
-    FLUX_TRANSFORMER,
-    FLUX_VAE,
     SD_CHECKPOINT,
-    T5_ENCODER,
     safetensors_bytes,
 )
 from test_panel_browser import (
@@ -91,22 +88,10 @@ CONTRAST_JS = """
 """
 
 
-def host_flux(server: HFServer) -> None:
-    """FLUX.1-dev's single files and the repackaged text encoders, tiny, ungated."""
-    server.add_repo(
-        FLUX_DEV,
-        {
-            "flux1-dev.safetensors": safetensors_bytes(FLUX_TRANSFORMER, seed=1),
-            "ae.safetensors": safetensors_bytes(FLUX_VAE, seed=2),
-        },
-    )
-    server.add_repo(
-        "comfyanonymous/flux_text_encoders",
-        {
-            "clip_l.safetensors": safetensors_bytes(CLIP_L, seed=3),
-            "t5xxl_fp16.safetensors": safetensors_bytes(T5_ENCODER, seed=4),
-        },
-    )
+def host_flux(server: HFServer, work: Path) -> dict[str, Any]:
+    """The FLUX family's repositories, tiny, public, laid out from the catalog: its settings."""
+    family = add_flux_family(server, work, token=None)
+    return {"flux_catalog": family.catalog_path}
 
 
 def plan_row(add: Any, filename: str) -> Any:
@@ -149,10 +134,10 @@ def api_jobs(panel: Panel) -> list[dict[str, Any]]:
 
 # -- "Save to" belongs to one file --------------------------------------------------------------
 def test_save_to_moves_one_file_and_the_rest_of_a_flux_plan_keeps_its_folders(
-    open_panel: Callable[..., Panel], hf_server: HFServer, models_dir: Path
+    open_panel: Callable[..., Panel], hf_server: HFServer, models_dir: Path, tmp_path: Path
 ) -> None:
-    host_flux(hf_server)
-    panel = open_panel(hf_endpoint=hf_server.url, t5="fp16")
+    flux = host_flux(hf_server, tmp_path / "catalog")
+    panel = open_panel(hf_endpoint=hf_server.url, t5="fp16", **flux)
     panel.open()
     add = panel.check(FLUX_DEV)
     add.locator(".phx-plan .phx-item").nth(3).wait_for()
@@ -198,11 +183,11 @@ def test_save_to_moves_one_file_and_the_rest_of_a_flux_plan_keeps_its_folders(
 
 # -- loader nodes --------------------------------------------------------------------------------
 def test_add_loader_node_gives_each_file_the_loader_its_plan_names_side_by_side(
-    open_panel: Callable[..., Panel], hf_server: HFServer, file_server: FileServer
+    open_panel: Callable[..., Panel], hf_server: HFServer, file_server: FileServer, tmp_path: Path
 ) -> None:
-    host_flux(hf_server)
+    flux = host_flux(hf_server, tmp_path / "catalog")
     file_server.add("base.safetensors", safetensors_bytes(SD_CHECKPOINT, seed=5))
-    panel = open_panel(hf_endpoint=hf_server.url, t5="fp16")
+    panel = open_panel(hf_endpoint=hf_server.url, t5="fp16", **flux)
     panel.page.evaluate(
         """() => { window.__harness.comboValues = {
              unet_name: ["flux1-dev.safetensors"], vae_name: ["ae.safetensors"],
@@ -533,7 +518,7 @@ def test_the_fixed_sections_in_the_real_comfyui(
     frontend: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    host_flux(hf_server)
+    flux = host_flux(hf_server, tmp_path / "catalog")
     hf_server.valid_tokens.add(HF_TOKEN_OK)
     preloaded = "boot-lora-with-a-long-file-name.safetensors"
     host_lora(slow_files, preloaded, size=60_000_000)
@@ -548,6 +533,7 @@ def test_the_fixed_sections_in_the_real_comfyui(
         "PHOENIX_T5": "fp16",
         "PHOENIX_MAX_DOWNLOAD_RATE": "1MB",  # the boot preload takes a minute: time to look
         "HF_ENDPOINT": hf_server.url,
+        "PHOENIX_FLUX_CATALOG": str(flux["flux_catalog"]),
         "PHOENIX_CIVITAI_BASE_URL": civitai_server.url,
         "PHOENIX_MODELS_TO_DOWNLOAD": file_url(slow_files, preloaded),
     }

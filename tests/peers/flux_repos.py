@@ -70,9 +70,12 @@ class FluxStandIns:
 
 
 def add_flux_family(
-    hub: HFServer, work: Path, *, token: str, loadable: bool = False
+    hub: HFServer, work: Path, *, token: str | None, loadable: bool = False
 ) -> FluxStandIns:
-    """Host every repository of the shipped catalog on ``hub``; gated ones open to ``token``."""
+    """Host every repository of the shipped catalog on ``hub``; gated ones open to ``token``.
+
+    With ``token`` None every repository is public (for tests about something else).
+    """
     shipped = load_catalog()
     spec = json.loads(SHIPPED.read_text(encoding="utf-8"))
     repos: dict[str, dict[str, bytes]] = {repo: {} for repo in spec["repos"]}
@@ -87,9 +90,13 @@ def add_flux_family(
             repos[member.repo].setdefault(path, random_bytes(64, len(path)))
     for repo_id, files in repos.items():
         about = spec["repos"][repo_id]
-        gated = "manual" if about["gated"] else False
+        gated = "manual" if about["gated"] and token is not None else False
         hub.add_repo(
-            repo_id, files, gated=gated, tokens_with_access={token}, commit=about["revision"]
+            repo_id,
+            files,
+            gated=gated,
+            tokens_with_access={token} if token else set(),
+            commit=about["revision"],
         )
     for entry in spec["files"].values():
         data = repos[entry["repo"]][entry["path"]]
