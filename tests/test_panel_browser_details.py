@@ -19,7 +19,7 @@ from peers.browser import needs_chromium
 from peers.civitai import DEFAULT_TOKEN, CivitaiServer
 from peers.comfyui import COMFYUI_DIR, COMFYUI_PYTHON, ComfyUI, frontend_root, needs_comfyui
 from peers.files import FileServer
-from peers.flux_repos import add_flux_family
+from peers.flux_repos import host_public_flux
 from peers.hf import HFServer
 from peers.models import (
     SD_CHECKPOINT,
@@ -90,8 +90,7 @@ CONTRAST_JS = """
 
 def host_flux(server: HFServer, work: Path) -> dict[str, Any]:
     """The FLUX family's repositories, tiny, public, laid out from the catalog: its settings."""
-    family = add_flux_family(server, work, token=None)
-    return {"flux_catalog": family.catalog_path}
+    return {"flux_catalog": host_public_flux(server, work)}
 
 
 def plan_row(add: Any, filename: str) -> Any:

@@ -16,14 +16,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from peers.civitai import DEFAULT_TOKEN, CivitaiServer
 from peers.files import FileServer
+from peers.flux_repos import host_public_flux
 from peers.hf import HFServer
 from peers.models import (
-    CLIP_L,
-    FLUX_TRANSFORMER,
-    FLUX_VAE,
     LORA,
     SD_CHECKPOINT,
-    T5_ENCODER,
     safetensors_bytes,
 )
 
@@ -58,24 +55,6 @@ def serve(aiohttp_client: Any, make_settings: Callable[..., Settings], tmp_path:
     return start
 
 
-def host_flux(server: HFServer) -> None:
-    """FLUX.1-dev's single files and the repackaged text encoders, tiny, ungated."""
-    server.add_repo(
-        FLUX_DEV,
-        {
-            "flux1-dev.safetensors": safetensors_bytes(FLUX_TRANSFORMER, seed=1),
-            "ae.safetensors": safetensors_bytes(FLUX_VAE, seed=2),
-        },
-    )
-    server.add_repo(
-        "comfyanonymous/flux_text_encoders",
-        {
-            "clip_l.safetensors": safetensors_bytes(CLIP_L, seed=3),
-            "t5xxl_fp16.safetensors": safetensors_bytes(T5_ENCODER, seed=4),
-        },
-    )
-
-
 def _link(server: FileServer, name: str) -> str:
     return f"{server.base_url}/files/{name}"  # type: ignore[attr-defined]
 
@@ -95,10 +74,10 @@ async def _settled(client: TestClient[Any, Any]) -> list[dict[str, Any]]:
 
 # -- "Save to" belongs to one file ---------------------------------------------------------------
 async def test_a_folder_chosen_for_one_file_moves_that_file_only(
-    serve: ClientMaker, hf_server: HFServer, models_dir: Path
+    serve: ClientMaker, hf_server: HFServer, models_dir: Path, tmp_path: Path
 ) -> None:
-    host_flux(hf_server)
-    client, _ = await serve(hf_endpoint=hf_server.url, t5="fp16")
+    catalog = host_public_flux(hf_server, tmp_path / "catalog")
+    client, _ = await serve(hf_endpoint=hf_server.url, t5="fp16", flux_catalog=catalog)
     plan = await _post(client, "/phoenix/resolve", {"refs": [FLUX_DEV]})
     planned = {f["filename"]: f for f in plan["files"]}
     assert {n: f["folder"] for n, f in planned.items()} == {
@@ -132,11 +111,11 @@ async def test_a_folder_chosen_for_one_file_moves_that_file_only(
 
 
 async def test_each_file_names_the_loader_that_loads_it(
-    serve: ClientMaker, hf_server: HFServer, file_server: FileServer
+    serve: ClientMaker, hf_server: HFServer, file_server: FileServer, tmp_path: Path
 ) -> None:
-    host_flux(hf_server)
+    catalog = host_public_flux(hf_server, tmp_path / "catalog")
     file_server.add("base.safetensors", safetensors_bytes(SD_CHECKPOINT, seed=5))
-    client, _ = await serve(hf_endpoint=hf_server.url, t5="fp16")
+    client, _ = await serve(hf_endpoint=hf_server.url, t5="fp16", flux_catalog=catalog)
     plan = await _post(
         client, "/phoenix/resolve", {"refs": [FLUX_DEV, _link(file_server, "base.safetensors")]}
     )

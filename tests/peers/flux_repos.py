@@ -140,3 +140,8 @@ def stand_in(member: str, role: str, variant: str, loadable: bool, seed: int) ->
         "clip_vision": SIGCLIP_384,
     }
     return safetensors_bytes(layouts[role], dtype=dtype, seed=seed)
+
+
+def host_public_flux(hub: HFServer, work: Path) -> Path:
+    """The family, tiny and public, for tests about something else; its catalog's path."""
+    return add_flux_family(hub, work, token=None).catalog_path
