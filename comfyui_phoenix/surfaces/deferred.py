@@ -32,12 +32,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/downloads/{id}", "get_download"),
     ("DELETE", "/downloads/{id}", "cancel_download"),
     ("POST", "/downloads/{id}/{action:retry|pause|resume}", "control_download"),
-    ("GET", "/models", "list_models"),
-    ("DELETE", "/models/{folder}/{path:.+}", "delete_model"),
     ("GET", "/preload", "preload"),
-    ("GET", "/tokens", "get_tokens"),
-    ("PUT", "/tokens", "put_tokens"),
-    ("POST", "/tokens/check", "check_tokens"),
     ("GET", "/events", "events"),
     ("GET", "/cleanup/plan", "cleanup_plan"),
     ("POST", "/cleanup", "run_cleanup"),
@@ -48,6 +43,19 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 WORKFLOW_ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/workflow/plan", "plan_workflow"),
     ("POST", "/workflow/fetch", "fetch_workflow"),
+)
+
+#: The Library's routes (models on disk, delete): handlers in :mod:`.library_routes`.
+LIBRARY_ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("GET", "/models", "list_models"),
+    ("DELETE", "/models/{folder}/{path:.+}", "delete_model"),
+)
+
+#: The tokens' routes (masked, set, checked against their accounts): :mod:`.token_routes`.
+TOKEN_ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("GET", "/tokens", "get_tokens"),
+    ("PUT", "/tokens", "put_tokens"),
+    ("POST", "/tokens/check", "check_tokens"),
 )
 
 #: The model manager's routes (search, a model's versions and files, previews, lookups by
@@ -71,6 +79,8 @@ GATE_ROUTES: tuple[tuple[str, str, str], ...] = (
 
 #: Every table beside :data:`ROUTES`, with the module of this package that serves it.
 MORE_ROUTES: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("library_routes", LIBRARY_ROUTES),
+    ("token_routes", TOKEN_ROUTES),
     ("manager_routes", MANAGER_ROUTES),
     ("workflow_routes", WORKFLOW_ROUTES),
 )

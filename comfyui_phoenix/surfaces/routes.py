@@ -12,7 +12,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -21,17 +20,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import BadRequestError, ForbiddenError, NotFoundError, PhoenixError, UnsafePathError
-from ..folders import MODEL_FOLDERS, is_model_name, normalize_folder
-from ..naming import contained_path
+from ..errors import BadRequestError, ForbiddenError, PhoenixError
+from ..folders import MODEL_FOLDERS
 from ..refs import Destination, parse_destination
 from ..security.gate import AUTHENTICATED
-from ..security.redact import redact
-from ..security.secrets import TokenName, write_secret_file
-from ..sources.accounts import check_account
 from .deferred import ROUTES, register_more_routes
 from .keys import running
-from .model_meta import library_meta, plan_meta
+from .model_meta import plan_meta
 from .sse import events_stream
 
 if TYPE_CHECKING:
@@ -62,13 +57,6 @@ class CleanupBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     confirm: Literal[True]
-
-
-class TokensBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    huggingface: str | None = Field(default=None, max_length=512)
-    civitai: str | None = Field(default=None, max_length=512)
 
 
 def error_response(exc: PhoenixError) -> web.Response:
@@ -258,96 +246,8 @@ async def control_download(request: web.Request) -> web.Response:
     return web.json_response(job.to_dict())
 
 
-async def list_models(request: web.Request) -> web.Response:
-    service = phoenix(request).service
-    folders = await asyncio.to_thread(_scan_models, service)
-    return web.json_response({"root": str(service.layout.root), "folders": folders})
-
-
-def _scan_models(service: Any) -> dict[str, list[dict[str, Any]]]:
-    records = {r["relpath"]: r for r in service.state.records() if "relpath" in r}
-    result: dict[str, list[dict[str, Any]]] = {}
-    for folder in sorted(MODEL_FOLDERS):
-        entries: list[dict[str, Any]] = []
-        for base in service.layout.search_dirs(folder):
-            if not base.is_dir():
-                continue
-            for path in sorted(base.rglob("*")):
-                rel = path.relative_to(base).as_posix()
-                record = records.get(f"{folder}/{rel}")
-                # A file Phoenix placed is listed whatever its name, so it can be deleted.
-                if not (is_model_name(path.name) or record) or not path.is_file():
-                    continue
-                stat = path.stat()
-                entries.append(
-                    {
-                        "name": rel,
-                        "path": str(path),
-                        "size": stat.st_size,
-                        "modified": stat.st_mtime,
-                        "ref": record.get("ref") if record else None,
-                        "source": record.get("source") if record else None,
-                        "verified": bool(
-                            record and record.get("verified") and record.get("size") == stat.st_size
-                        ),
-                        "sha256": record.get("sha256") if record else None,
-                        "meta": library_meta(record, service.previews),
-                    }
-                )
-        if entries:
-            result[folder] = entries
-    return result
-
-
-async def delete_model(request: web.Request) -> web.Response:
-    require_trusted(request)
-    service = phoenix(request).service
-    folder = normalize_folder(request.match_info["folder"])
-    rel = request.match_info["path"]
-    if folder not in MODEL_FOLDERS:
-        raise UnsafePathError(f"'{folder}' is not a ComfyUI model folder.")
-    if not is_model_name(rel) and service.state.get_record(f"{folder}/{rel}") is None:
-        raise UnsafePathError(
-            f"'{rel[:80]}' is not a model file.",
-            hint="Only model files, and files Phoenix placed, can be deleted here.",
-        )
-    for base in service.layout.search_dirs(folder):
-        target = contained_path(base, *rel.split("/"))
-        if target.is_file():
-            os.unlink(target)
-            service.state.drop_record(f"{folder}/{rel}")
-            service.layout.refresh(folder)  # no loader offers the file from now on
-            log.info("deleted model %s/%s", folder, redact(rel))
-            return web.json_response({"deleted": f"{folder}/{rel}"})
-    raise NotFoundError(f"There is no {folder}/{rel[:120]}.", hint="Refresh the library.")
-
-
 async def preload(request: web.Request) -> web.Response:
     return web.json_response(phoenix(request).preload_view())
-
-
-async def get_tokens(request: web.Request) -> web.Response:
-    return web.json_response(phoenix(request).service.tokens.masked())
-
-
-async def put_tokens(request: web.Request) -> web.Response:
-    require_trusted(request)
-    app = phoenix(request)
-    body = TokensBody.model_validate(await json_body(request))
-    tokens = app.service.tokens
-    names: tuple[TokenName, ...] = ("huggingface", "civitai")
-    for name in names:
-        value = getattr(body, name)
-        if value is not None:
-            tokens.set(name, value.strip() or None, "panel")
-    if app.tokens_file is not None:
-        stored: dict[str, str] = {}
-        for name in names:
-            value = tokens.get(name)
-            if value and tokens.sources.get(name) == "panel":
-                stored[name] = value
-        write_secret_file(app.tokens_file, stored)
-    return web.json_response(tokens.masked())
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -368,27 +268,12 @@ async def run_cleanup(request: web.Request) -> web.Response:
     return web.json_response(report)
 
 
-# -- the downloads list and the tokens' accounts -----------------------------------------------
+# -- the downloads list ------------------------------------------------------------------------
 async def clear_downloads(request: web.Request) -> web.Response:
     """Forget the finished downloads, for every panel (a reload does not bring them back)."""
     await json_body(request)  # JSON only, as every mutating route: no cross-site form post
     ids = phoenix(request).service.manager.forget_finished()
     return web.json_response({"cleared": ids})
-
-
-async def check_tokens(request: web.Request) -> web.Response:
-    """Ask each site whose account its saved token belongs to; null where none is set."""
-    require_trusted(request)
-    await json_body(request)
-    ctx = phoenix(request).service.manager.sources.ctx
-    names: tuple[TokenName, ...] = ("huggingface", "civitai")
-    checks = await asyncio.gather(*(check_account(ctx, name) for name in names))
-    return web.json_response(
-        {
-            name: check.to_dict() if check else None
-            for name, check in zip(names, checks, strict=True)
-        }
-    )
 
 
 #: Each route's handler by name (:data:`.deferred.ROUTES` says which path it serves).
