@@ -53,6 +53,10 @@ function registerTab() {
     tooltip: "Phoenix: model downloads, library and status",
     type: "custom",
     render(el) {
+      // The sidebar shows one Phoenix tab. A frontend that renders it again without
+      // destroying it first (1.58 does when node definitions are refreshed) still gets one.
+      for (const dispose of sidebarMounts) dispose();
+      sidebarMounts.clear();
       sidebarMounts.add(mountPanel(el, { store, host }));
     },
     destroy() {

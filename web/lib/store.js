@@ -54,6 +54,8 @@ export class PhoenixStore {
       choices: {},
       filter: "",
       showOlder: false,
+      /** What a row's own button last did (the loader node it added), by job id. */
+      jobNotes: new Map(),
     };
   }
 
@@ -160,7 +162,10 @@ export class PhoenixStore {
   /** Finished jobs the server no longer lists (cleared, or fallen off the end of the list). */
   #forget(ids) {
     let changed = false;
-    for (const id of ids) changed = this.jobs.delete(id) || changed;
+    for (const id of ids) {
+      changed = this.jobs.delete(id) || changed;
+      this.ui.jobNotes.delete(id);
+    }
     if (changed) this.emit("jobs", this.jobs);
   }
 

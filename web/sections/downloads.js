@@ -135,7 +135,10 @@ function jobRow(initial, { store, host }) {
 
   const addNode = async () => {
     const result = await host.addLoaderNode(job, [...store.jobs.values()]);
-    note.textContent = result.ok ? loaderNote(result) : result.reason;
+    // Kept in the store: a frontend may render the tab anew (1.58 does after its node
+    // definitions refresh), and what the button did must still be said there.
+    store.ui.jobNotes.set(job.id, result.ok ? loaderNote(result) : result.reason);
+    store.emit("jobs", store.jobs); // every mounted list shows it, a fresh one included
   };
 
   function buttonsFor() {
@@ -185,6 +188,8 @@ function jobRow(initial, { store, host }) {
       replaceChildren(errorSlot, job.error ? problem(job.error) : null);
       shownError = job.error;
     }
+    const said = store.ui.jobNotes.get(job.id);
+    if (said !== undefined && note.textContent !== said) note.textContent = said;
   }
 
   element.tabIndex = -1;
