@@ -162,6 +162,8 @@ def start_boot(
         "PHOENIX_BOOT_FILEBROWSER_PORT": str(filebrowser_port),
         "STANDIN_RECORD_DIR": str(records),
         "PYTHONUNBUFFERED": "1",
+        # The stand-ins' ``#!/usr/bin/env python3`` is the tests' own interpreter (bcrypt).
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), inherited.get("PATH", "")]),
         **(env or {}),
     }
     log_path = tmp_path / "boot.log"
