@@ -10,9 +10,11 @@ WEB_DIRECTORY = "./web"
 # own (when the checkout's folder name is not a valid package name): then there is no
 # package to import from, and nothing to register.
 if __package__:
-    from .comfyui_phoenix.surfaces.comfy import install
-    from .comfyui_phoenix.surfaces.nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+    from .comfyui_phoenix.surfaces.comfy import install, node_exports
 
     install()
+    # V3's comfy_entrypoint where this ComfyUI has the V3 API, V1's mappings otherwise.
+    _nodes = node_exports()
+    globals().update(_nodes)
 
-    __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
+    __all__ = [*_nodes, "WEB_DIRECTORY"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import pytest
 
@@ -10,7 +11,7 @@ from comfyui_phoenix.errors import ConfigError
 from comfyui_phoenix.security.gate import Gate
 from comfyui_phoenix.security.gate.open_routes import LOGIN_PATH, LOGOUT_PATH
 from comfyui_phoenix.settings import load_settings
-from comfyui_phoenix.surfaces import comfy
+from comfyui_phoenix.surfaces import comfy, nodes, nodes_v3
 from comfyui_phoenix.surfaces.deferred import GATE_ROUTES, MORE_ROUTES, ROUTES
 from comfyui_phoenix.surfaces.routes import HANDLERS
 
@@ -52,3 +53,34 @@ def test_the_gate_is_decided_before_the_settings_as_they_would_decide_it(
             assert wanted or (auth is None and container is None)
         return
     assert wanted == settings.comfy_auth
+
+
+def test_a_comfyui_without_the_v3_api_gets_the_v1_declarations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(comfy, "inside_comfyui", lambda: True)
+    monkeypatch.setitem(sys.modules, "comfy_api", None)  # an older ComfyUI: no V3 API
+    assert comfy.node_exports() == {
+        "NODE_CLASS_MAPPINGS": nodes.NODE_CLASS_MAPPINGS,
+        "NODE_DISPLAY_NAME_MAPPINGS": nodes.NODE_DISPLAY_NAME_MAPPINGS,
+    }
+
+
+def test_a_widget_option_v3_cannot_render_stops_the_pack_at_load() -> None:
+    with pytest.raises(
+        TypeError, match=r"PhoenixX\.text: no V3 rendering for \['dynamicPrompts'\]"
+    ):
+        nodes_v3.v3_nodes(
+            object(), {"PhoenixX": _declared({"text": ("STRING", {"dynamicPrompts": True})})}, {}
+        )
+
+
+def _declared(required: dict[str, tuple[object, ...]]) -> type:
+    class PhoenixX:
+        CATEGORY, RETURN_TYPES, FUNCTION = "Phoenix", ("STRING",), "run"
+
+        @classmethod
+        def INPUT_TYPES(cls) -> dict[str, object]:
+            return {"required": required}
+
+    return PhoenixX

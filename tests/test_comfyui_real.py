@@ -25,6 +25,8 @@ from peers.models import FLUX_TRANSFORMER, FLUX_VAE, safetensors_bytes
 from peers.runner import ServerThread
 from peers.workflows import api_prompt
 
+from comfyui_phoenix.surfaces.nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+
 ROOT = Path(__file__).resolve().parents[1]
 NODE_IDS = {
     "PhoenixFetchModel",
@@ -116,6 +118,36 @@ def test_nodes_are_registered(comfy: Comfy) -> None:
     info = comfy.get("/object_info")
     assert set(info) >= NODE_IDS
     assert info["PhoenixLoraLoader"]["category"] == "Phoenix"
+
+
+def _served_input(served: list[Any]) -> tuple[Any, dict[str, Any]]:
+    """A served input's type and options; V3 serves a dropdown as ``COMBO`` with its options."""
+    kind, options = served[0], (served[1] if len(served) > 1 else {})
+    return (options["options"], options) if kind == "COMBO" else (kind, options)
+
+
+def test_nodes_load_through_the_v3_schema_with_the_widgets_they_declare(comfy: Comfy) -> None:
+    """Both ComfyUIs have the V3 API; a node there looks as its declaration (the V1 fallback) says."""
+    assert "nodes, in ComfyUI's V3 node schema" in plain_log(comfy.log)
+    info = comfy.get("/object_info")
+    for node_id, node in NODE_CLASS_MAPPINGS.items():
+        served, declared = info[node_id], node.INPUT_TYPES()
+        assert served["display_name"] == NODE_DISPLAY_NAME_MAPPINGS[node_id]
+        assert (served["category"], served["description"]) == (node.CATEGORY, node.DESCRIPTION)
+        assert served["output"] == list(node.RETURN_TYPES)
+        assert served["output_name"] == list(getattr(node, "RETURN_NAMES", node.RETURN_TYPES))
+        assert served["output_node"] is getattr(node, "OUTPUT_NODE", False)
+        # V3 adds PROMPT to an output node's hidden inputs of its own accord.
+        hidden = {k: [v] for k, v in declared["hidden"].items()}
+        assert served["input"]["hidden"].items() >= hidden.items()
+        for section in ("required", "optional"):
+            widgets = served["input"].get(section, {})
+            assert list(widgets) == list(declared.get(section, {})), node_id
+            for name, spec in declared.get(section, {}).items():
+                kind, options = _served_input(widgets[name])
+                assert kind == spec[0], f"{node_id}.{name}"
+                for key, value in (spec[1] if len(spec) > 1 else {}).items():
+                    assert options[key] == value, f"{node_id}.{name}.{key}"
 
 
 def test_web_directory_is_served(comfy: Comfy) -> None:
