@@ -10,7 +10,8 @@ WEB_DIRECTORY = "./web"
 # own (when the checkout's folder name is not a valid package name): then there is no
 # package to import from, and nothing to register.
 if __package__:
-    from .comfyui_phoenix.surfaces.comfy import install, node_exports
+    from .comfyui_phoenix.surfaces.comfy import install
+    from .comfyui_phoenix.surfaces.registration import node_exports
 
     install()
     # V3's comfy_entrypoint where this ComfyUI has the V3 API, V1's mappings otherwise.

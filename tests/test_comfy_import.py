@@ -11,7 +11,7 @@ from comfyui_phoenix.errors import ConfigError
 from comfyui_phoenix.security.gate import Gate
 from comfyui_phoenix.security.gate.open_routes import LOGIN_PATH, LOGOUT_PATH
 from comfyui_phoenix.settings import load_settings
-from comfyui_phoenix.surfaces import comfy, nodes, nodes_v3
+from comfyui_phoenix.surfaces import comfy, nodes, nodes_v3, registration
 from comfyui_phoenix.surfaces.deferred import GATE_ROUTES, MORE_ROUTES, ROUTES
 from comfyui_phoenix.surfaces.routes import HANDLERS
 
@@ -58,9 +58,9 @@ def test_the_gate_is_decided_before_the_settings_as_they_would_decide_it(
 def test_a_comfyui_without_the_v3_api_gets_the_v1_declarations(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(comfy, "inside_comfyui", lambda: True)
+    monkeypatch.setattr(registration, "inside_comfyui", lambda: True)
     monkeypatch.setitem(sys.modules, "comfy_api", None)  # an older ComfyUI: no V3 API
-    assert comfy.node_exports() == {
+    assert registration.node_exports() == {
         "NODE_CLASS_MAPPINGS": nodes.NODE_CLASS_MAPPINGS,
         "NODE_DISPLAY_NAME_MAPPINGS": nodes.NODE_DISPLAY_NAME_MAPPINGS,
     }

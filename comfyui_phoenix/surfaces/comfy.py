@@ -124,31 +124,13 @@ def install() -> None:
     server.app.cleanup_ctx.append(lambda app: _lifecycle(app, slot))
 
 
-def node_exports() -> dict[str, Any]:
-    """What the package's root exports for its nodes, as this ComfyUI loads them best.
-
-    ComfyUI with the V3 API (``comfy_api.latest``) gets ``comfy_entrypoint``, the nodes
-    rendered as ``io.ComfyNode`` (:mod:`.nodes_v3`); an older one, or anything that is not
-    ComfyUI, gets ``NODE_CLASS_MAPPINGS`` (which, when present, ComfyUI uses instead).
-    """
-    from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
-
-    v1 = {
-        "NODE_CLASS_MAPPINGS": NODE_CLASS_MAPPINGS,
-        "NODE_DISPLAY_NAME_MAPPINGS": NODE_DISPLAY_NAME_MAPPINGS,
-    }
-    if not inside_comfyui():
-        return v1
+def v3_api() -> tuple[type, Any] | None:
+    """ComfyUI's V3 node API, ``(ComfyExtension, io)``, where this ComfyUI has one."""
     try:
         from comfy_api.latest import ComfyExtension, io
     except ImportError:
-        log.info("Phoenix: %d nodes, in ComfyUI's V1 node schema", len(NODE_CLASS_MAPPINGS))
-        return v1
-    from .nodes_v3 import entrypoint
-
-    entry = entrypoint(ComfyExtension, io, NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS)
-    log.info("Phoenix: %d nodes, in ComfyUI's V3 node schema", len(NODE_CLASS_MAPPINGS))
-    return {"comfy_entrypoint": entry}
+        return None
+    return ComfyExtension, io
 
 
 async def _lifecycle(server_app: Any, slot: Any) -> AsyncIterator[None]:

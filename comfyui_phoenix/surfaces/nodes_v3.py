@@ -7,7 +7,7 @@ Each node is declared once, in :mod:`.nodes`, in the shape every ComfyUI reads
 declarations themselves. Both give the same node ids, widgets, defaults and
 outputs, so a saved workflow loads the same on either.
 
-This module never imports ComfyUI: :func:`.comfy.node_exports` passes its API in.
+This module never imports ComfyUI: :func:`.registration.node_exports` passes its API in.
 """
 
 from __future__ import annotations
