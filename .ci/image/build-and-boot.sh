@@ -13,7 +13,8 @@
 #
 # Needs Docker with BuildKit, and (first run only) mmdebstrap and about 12 GB of disk:
 # PyPI's CUDA torch is 3 GB of wheels. Variables: PHOENIX_CI_WORK (cache, default
-# /var/cache/phoenix-ci), DOCKER (the client: one with buildx, or an older one whose DOCKER_BUILDKIT=1 still works), PHOENIX_CI_PORT (the local server's port),
+# /var/cache/phoenix-ci), DOCKER (the client: one with buildx, or one older than 23 whose
+# DOCKER_BUILDKIT=1 still works), PHOENIX_CI_PORT (the local server's port),
 # PHOENIX_CI_NO_CACHE=1 (rebuild Phoenix's image from scratch). With no Docker daemon
 # and none that can be started, it says so and exits 0: nothing was checked.
 set -Eeuo pipefail
