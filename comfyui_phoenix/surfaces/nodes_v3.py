@@ -72,8 +72,8 @@ def _v3_node(io: Any, node_id: str, node: Any, display_name: str | None) -> type
         for section in ("required", "optional")
         for name, spec in declared.get(section, {}).items()
     ]
-    hidden = [io.Hidden(value) for value in declared.get("hidden", {}).values()]
-    hidden_names = dict(declared.get("hidden", {}))
+    #: Each hidden argument the node's function takes, and what ComfyUI gives for it.
+    hidden = {name: io.Hidden(value) for name, value in declared.get("hidden", {}).items()}
     outputs = _outputs(io, node)
 
     def define_schema(cls: Any, /) -> Any:
@@ -84,13 +84,13 @@ def _v3_node(io: Any, node_id: str, node: Any, display_name: str | None) -> type
             description=getattr(node, "DESCRIPTION", ""),
             inputs=inputs,
             outputs=outputs,
-            hidden=hidden,
+            hidden=list(hidden.values()),
             is_output_node=bool(getattr(node, "OUTPUT_NODE", False)),
         )
 
     def execute(cls: Any, /, **values: Any) -> Any:
-        for name, value in hidden_names.items():
-            values[name] = getattr(cls.hidden, io.Hidden(value).name, None)
+        for name, given in hidden.items():
+            values[name] = getattr(cls.hidden, given.name, None)
         result = getattr(node(), node.FUNCTION)(**values)
         if isinstance(result, dict):
             return io.NodeOutput(*result.get("result", ()), ui=result.get("ui"))

@@ -163,7 +163,9 @@ def start_boot(
         "STANDIN_RECORD_DIR": str(records),
         "PYTHONUNBUFFERED": "1",
         # The stand-ins' ``#!/usr/bin/env python3`` is the tests' own interpreter (bcrypt).
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), inherited.get("PATH", "")]),
+        "PATH": os.pathsep.join(
+            filter(None, [str(Path(sys.executable).parent), inherited.get("PATH")])
+        ),
         **(env or {}),
     }
     log_path = tmp_path / "boot.log"
